@@ -1,0 +1,117 @@
+/* Option parsing for jpki commands: strict, one error line, exit 2. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "banned.h"
+
+int fail(const struct cmd_ctx *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "jpki %s: ", c->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int exit_for(jpki_err e)
+{
+	switch (e) {
+	case JPKI_OK:
+		return EXIT_OK;
+	case JPKI_ERR_REFUSED:
+	case JPKI_ERR_NOTFOUND:
+		return EXIT_REFUSED;
+	case JPKI_ERR_INVALID:
+	case JPKI_ERR_RANGE:
+	case JPKI_ERR_CONFIG:
+		return EXIT_USAGE;
+	default:
+		return EXIT_INTERNAL;
+	}
+}
+
+static struct opt *find_opt(struct opt *opts, size_t n, const char *name,
+			    size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static int set_value(const struct cmd_ctx *c, struct opt *o, const char *v)
+{
+	struct jpki_errbuf eb = {{0}};
+	switch (o->kind) {
+	case OPT_STRING:
+		*(const char **)o->dest = v;
+		return -1;
+	case OPT_DATE:
+		if (jpki_date_parse(v, (jpki_day *)o->dest, &eb) != JPKI_OK)
+			return fail(c, EXIT_USAGE, "--%s: %s", o->name, eb.msg);
+		return -1;
+	case OPT_FLAG:
+	default:
+		return fail(c, EXIT_USAGE, "--%s takes no value", o->name);
+	}
+}
+
+int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
+	       size_t nopts, const char **pos, size_t maxpos, size_t *npos)
+{
+	bool only_pos = false;
+	*npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+			if (*npos >= maxpos)
+				return fail(c, EXIT_USAGE, "unexpected argument '%.60s' "
+					    "(see --help)", a);
+			pos[(*npos)++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(c->usage, stdout);
+			return EXIT_OK;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			return fail(c, EXIT_USAGE, "unknown option '%.60s' (see --help)", a);
+		const char *name = a + 2, *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		struct opt *o = find_opt(opts, nopts, name, len);
+		if (o == NULL)
+			return fail(c, EXIT_USAGE, "unknown option '--%.*s' (see --help)",
+				    (int)(len > 60 ? 60 : len), name);
+		if (o->seen)
+			return fail(c, EXIT_USAGE, "--%s given twice", o->name);
+		o->seen = true;
+		if (o->kind == OPT_FLAG) {
+			if (eq)
+				return fail(c, EXIT_USAGE, "--%s takes no value", o->name);
+			*(bool *)o->dest = true;
+			continue;
+		}
+		const char *v = eq ? eq + 1 : NULL;
+		if (v == NULL) {
+			if (i + 1 >= argc)
+				return fail(c, EXIT_USAGE, "--%s needs a value", o->name);
+			v = argv[++i];
+		}
+		int rc = set_value(c, o, v);
+		if (rc >= 0)
+			return rc;
+	}
+	for (size_t i = 0; i < nopts; i++)
+		if (opts[i].required && !opts[i].seen)
+			return fail(c, EXIT_USAGE, "--%s is required (see --help)",
+				    opts[i].name);
+	return -1;
+}

@@ -1,0 +1,84 @@
+/* Shared pieces of the jpki command: option parsing, output, exit codes. */
+#ifndef JPKI_CLI_H
+#define JPKI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jpki/date.h"
+#include "jpki/err.h"
+
+/* Exit codes (DESIGN.md "Errors"). */
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1, /* a rule says no */
+	EXIT_USAGE = 2,   /* bad usage or bad input */
+	EXIT_INTERNAL = 3 /* internal or I/O failure */
+};
+
+enum opt_kind {
+	OPT_FLAG,   /* bool *dest */
+	OPT_STRING, /* const char **dest */
+	OPT_DATE,   /* jpki_day *dest; strict YYYY-MM-DD */
+};
+
+struct opt {
+	const char *name; /* without the leading "--" */
+	enum opt_kind kind;
+	void *dest;
+	bool required;
+	bool seen;
+};
+
+struct cmd_ctx {
+	const char *name;  /* "cert-expiry" */
+	const char *usage; /* full --help text */
+};
+
+/* Parses argv[1..argc-1] as "--name value", "--name=value" and flags, plus
+ * up to maxpos positional arguments. Every command gets --help. Returns
+ * -1 to go on, or an exit code: EXIT_OK after printing help, EXIT_USAGE
+ * after printing one line for an unknown flag, a missing or repeated
+ * value, a bad date, a missing required option or a stray argument. */
+int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
+	       size_t nopts, const char **pos, size_t maxpos, size_t *npos);
+
+/* "jpki NAME: message" on stderr; returns code. */
+int fail(const struct cmd_ctx *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Exit code for a core error: REFUSED/NOTFOUND -> 1, INVALID/RANGE -> 2,
+ * others -> 3. */
+int exit_for(jpki_err e);
+
+/* Prints one JSON document and a newline to stdout, then releases it.
+ * Returns EXIT_OK, or EXIT_INTERNAL when it could not be built. */
+int print_json(const struct cmd_ctx *c, json_t *doc);
+
+/* A JSON string for a date, or JSON null for JPKI_DAY_NONE. */
+json_t *json_date(jpki_day d);
+
+/* The current instant: JPKI_NOW (ISO 8601 with offset) if set, else the
+ * system clock. The only place the jpki command reads the clock. */
+int cli_now(const struct cmd_ctx *c, int64_t *out);
+
+/* Reads a whole file (at most max bytes). Returns 0, or an exit code after
+ * printing why. The caller frees *buf. */
+int read_file(const struct cmd_ctx *c, const char *path, size_t max, char **buf,
+	      size_t *len);
+
+/* One entry per command (cli/cmd_*.c). */
+int cmd_holidays(int argc, char **argv);
+int cmd_age(int argc, char **argv);
+int cmd_wareki(int argc, char **argv);
+int cmd_cert_expiry(int argc, char **argv);
+int cmd_card_expiry(int argc, char **argv);
+int cmd_renewal_window(int argc, char **argv);
+int cmd_pin_check(int argc, char **argv);
+int cmd_office(int argc, char **argv);
+int cmd_reservable(int argc, char **argv);
+int cmd_bring(int argc, char **argv);
+
+#endif

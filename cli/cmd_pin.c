@@ -1,0 +1,106 @@
+/* jpki pin-check: the PIN is the first line of stdin, never an argument. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "jpki/pin.h"
+#include "banned.h"
+
+static const char pin_usage[] =
+	"usage: jpki pin-check --kind sign|auth|juki|text [--json] < pin\n"
+	"\n"
+	"Checks the format of the PIN on the first line of stdin (never pass a PIN\n"
+	"on the command line). sign: 6-16 of A-Z and 0-9 with at least one of each,\n"
+	"upper-cased first (abc123 is ABC123); auth, juki, text: exactly 4 digits.\n"
+	"Exit 0 when valid; exit 1 with the reason on stderr otherwise. The PIN is\n"
+	"never printed.\n"
+	"\n"
+	"  --json   {\"valid\":false,\"reason\":\"too_short\",\"message\":\"...\",\n"
+	"            \"message_ja\":\"...\"} on stdout (exit status as above)\n";
+
+/* Longest line we look at; anything longer is reported as too long. */
+#define PIN_LINE_MAX 64
+
+/* Reads the first line of fd 0 into buf with read(2), so no copy stays in a
+ * stdio buffer. Returns the length, or -1 on a read error. */
+static ssize_t read_first_line(char *buf, size_t cap, int *too_long)
+{
+	size_t n = 0;
+	*too_long = 0;
+	for (;;) {
+		char ch;
+		ssize_t r = read(STDIN_FILENO, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0 || ch == '\n')
+			break;
+		if (n < cap)
+			buf[n++] = ch;
+		else
+			*too_long = 1;
+		ch = 0;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return (ssize_t)n;
+}
+
+int cmd_pin_check(int argc, char **argv)
+{
+	const struct cmd_ctx c = {"pin-check", pin_usage};
+	const char *kind = NULL;
+	bool json = false;
+	struct opt opts[] = {
+		{"kind", OPT_STRING, &kind, true, false},
+		{"json", OPT_FLAG, &json, false, false},
+	};
+	size_t npos;
+	int rc = args_parse(&c, argc, argv, opts, 2, NULL, 0, &npos);
+	if (rc >= 0)
+		return rc;
+	static const char *const kinds[] = {"sign", "auth", "juki", "text"};
+	int k = -1;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			k = i;
+	if (k < 0)
+		return fail(&c, EXIT_USAGE,
+			    "--kind: '%.20s' is not sign, auth, juki or text", kind);
+
+	char line[PIN_LINE_MAX + 1] = {0};
+	char norm[JPKI_PIN_MAX_LEN + 1];
+	int too_long;
+	ssize_t len = read_first_line(line, PIN_LINE_MAX, &too_long);
+	if (len < 0) {
+		explicit_bzero(line, sizeof line);
+		return fail(&c, EXIT_INTERNAL, "cannot read stdin");
+	}
+	enum jpki_pin_problem p;
+	if (too_long)
+		p = JPKI_PIN_TOO_LONG;
+	else
+		p = jpki_pin_check((enum jpki_pin_kind)k, line, (size_t)len, norm);
+	explicit_bzero(line, sizeof line);
+	explicit_bzero(norm, sizeof norm);
+
+	rc = p == JPKI_PIN_OK ? EXIT_OK : EXIT_REFUSED;
+	if (json) {
+		json_t *o = json_pack("{s:b,s:o,s:s,s:s}", "valid", p == JPKI_PIN_OK,
+				      "reason",
+				      p == JPKI_PIN_OK
+					      ? json_null()
+					      : json_string(jpki_pin_problem_token(p)),
+				      "message", jpki_pin_problem_en(k, p),
+				      "message_ja", jpki_pin_problem_ja(k, p));
+		int jr = print_json(&c, o);
+		return jr != EXIT_OK ? jr : rc;
+	}
+	if (p != JPKI_PIN_OK)
+		fprintf(stderr, "jpki pin-check: invalid PIN: %s (%s)\n",
+			jpki_pin_problem_en(k, p), jpki_pin_problem_ja(k, p));
+	return rc;
+}

@@ -1,0 +1,94 @@
+/* Output helpers, the clock, and file reading for the jpki command. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "banned.h"
+
+int print_json(const struct cmd_ctx *c, json_t *doc)
+{
+	if (doc == NULL)
+		return fail(c, EXIT_INTERNAL, "could not build the JSON output");
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (s == NULL)
+		return fail(c, EXIT_INTERNAL, "could not encode the JSON output");
+	puts(s);
+	free(s);
+	return EXIT_OK;
+}
+
+json_t *json_date(jpki_day d)
+{
+	char buf[JPKI_DATE_BUFSZ];
+	if (d == JPKI_DAY_NONE)
+		return json_null();
+	return json_string(jpki_date_format(d, buf));
+}
+
+int cli_now(const struct cmd_ctx *c, int64_t *out)
+{
+	struct jpki_errbuf eb = {{0}};
+	const char *pinned = getenv("JPKI_NOW");
+	if (pinned != NULL && pinned[0] != '\0') {
+		if (jpki_instant_parse(pinned, out, &eb) != JPKI_OK)
+			return fail(c, EXIT_USAGE, "JPKI_NOW: %s", eb.msg);
+		return -1;
+	}
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return fail(c, EXIT_INTERNAL, "cannot read the clock: %s",
+			    strerror(errno));
+	*out = (int64_t)ts.tv_sec;
+	return -1;
+}
+
+int read_file(const struct cmd_ctx *c, const char *path, size_t max, char **buf,
+	      size_t *len)
+{
+	int rc = EXIT_INTERNAL;
+	char *b = NULL;
+	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(c, errno == ENOENT ? EXIT_USAGE : EXIT_INTERNAL,
+			    "%s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = fail(c, EXIT_USAGE, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		rc = fail(c, EXIT_USAGE, "%s: larger than %zu bytes", path, max);
+		goto out;
+	}
+	if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
+		rc = fail(c, EXIT_INTERNAL, "out of memory");
+		goto out;
+	}
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, b + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = fail(c, EXIT_INTERNAL, "%s: read failed", path);
+			goto out;
+		}
+		n += (size_t)r;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	b = NULL;
+	rc = -1;
+out:
+	free(b);
+	close(fd);
+	return rc;
+}
