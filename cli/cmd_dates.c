@@ -67,7 +67,7 @@ int cmd_age(int argc, char **argv)
 {
 	const struct cmd_ctx c = {"age", age_usage};
 	bool json = false;
-	jpki_day birth, on;
+	jpki_day birth = JPKI_DAY_NONE, on = JPKI_DAY_NONE;
 	struct opt opts[] = {
 		{"birth", OPT_DATE, &birth, true, false},
 		{"on", OPT_DATE, &on, true, false},

@@ -49,7 +49,7 @@ int cmd_office(int argc, char **argv)
 	const struct cmd_ctx c = {"office", office_usage};
 	const char *config = NULL;
 	bool json = false;
-	jpki_day d;
+	jpki_day d = JPKI_DAY_NONE;
 	struct opt opts[] = {
 		{"config", OPT_STRING, &config, true, false},
 		{"date", OPT_DATE, &d, true, false},
@@ -132,7 +132,7 @@ int cmd_reservable(int argc, char **argv)
 	const struct cmd_ctx c = {"reservable", reservable_usage};
 	const char *config = NULL, *now_s = NULL;
 	bool json = false;
-	jpki_day expires, wfirst, wlast;
+	jpki_day expires = JPKI_DAY_NONE, wfirst, wlast;
 	int64_t now;
 	struct opt opts[] = {
 		{"config", OPT_STRING, &config, true, false},

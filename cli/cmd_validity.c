@@ -132,8 +132,9 @@ int cmd_card_expiry(int argc, char **argv)
 	const struct cmd_ctx c = {"card-expiry", card_usage};
 	const char *feb29 = NULL;
 	bool json = false;
-	jpki_day birth, applied, issued, stay = JPKI_DAY_NONE;
-	enum jpki_feb29 p;
+	jpki_day birth = JPKI_DAY_NONE, applied = JPKI_DAY_NONE, issued = JPKI_DAY_NONE;
+	jpki_day stay = JPKI_DAY_NONE;
+	enum jpki_feb29 p = JPKI_FEB29_FEB28;
 	struct opt opts[] = {
 		{"birth", OPT_DATE, &birth, true, false},
 		{"applied", OPT_DATE, &applied, true, false},
@@ -182,7 +183,7 @@ int cmd_renewal_window(int argc, char **argv)
 {
 	const struct cmd_ctx c = {"renewal-window", window_usage};
 	bool json = false;
-	jpki_day expires, on = JPKI_DAY_NONE, first, last;
+	jpki_day expires = JPKI_DAY_NONE, on = JPKI_DAY_NONE, first, last;
 	struct opt opts[] = {
 		{"expires", OPT_DATE, &expires, true, false},
 		{"on", OPT_DATE, &on, false, false},

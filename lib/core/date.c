@@ -122,11 +122,22 @@ char *jpki_date_format(jpki_day d, char buf[static JPKI_DATE_BUFSZ])
 {
 	int y, m, dd;
 	jpki_day_to_ymd(d, &y, &m, &dd);
-	/* Years outside 0..9999 cannot come from a checked day; clamp anyway so
-	 * the output always fits. */
+	/* A checked day has a four-digit year; clamp anything else so the
+	 * output always fits. Digits are written directly: this is on the hot
+	 * path of every listing. */
 	if (y < 0 || y > 9999)
 		y = 0;
-	snprintf(buf, JPKI_DATE_BUFSZ, "%04d-%02d-%02d", y, m, dd);
+	buf[0] = (char)('0' + y / 1000);
+	buf[1] = (char)('0' + y / 100 % 10);
+	buf[2] = (char)('0' + y / 10 % 10);
+	buf[3] = (char)('0' + y % 10);
+	buf[4] = '-';
+	buf[5] = (char)('0' + m / 10);
+	buf[6] = (char)('0' + m % 10);
+	buf[7] = '-';
+	buf[8] = (char)('0' + dd / 10);
+	buf[9] = (char)('0' + dd % 10);
+	buf[10] = '\0';
 	return buf;
 }
 

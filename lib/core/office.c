@@ -507,7 +507,7 @@ static int handler(void *user, const char *section, const char *key,
 		return on_dated(c, true, key, val);
 	if (section[0] == '\0')
 		return fail(c, "'%s' outside a section", key);
-	return fail(c, "unknown section [%s]", section);
+	return fail(c, "unknown section [%s]", section); /* prescan caught it */
 }
 
 static void dated_release(struct dated_list *l)
@@ -527,22 +527,50 @@ void jpki_office_free(struct jpki_office *o)
 	free(o);
 }
 
+static const char *const sections[] = {"office", "hours", "rules", "closures",
+				       "openings"};
+
+/* A "[name]" header line (after leading blanks): true if it names one of
+ * our sections. inih calls the handler for keys only, so this is where an
+ * unknown or empty section gets its own line number. */
+static bool known_section(const char *line, size_t len)
+{
+	const char *close = memchr(line, ']', len);
+	if (close == NULL)
+		return false;
+	size_t n = (size_t)(close - line) - 1;
+	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+		if (strlen(sections[i]) == n && memcmp(line + 1, sections[i], n) == 0)
+			return true;
+	return false;
+}
+
 /* inih stops at a NUL and splits long lines; refuse both up front with the
  * line number, so what we parse is exactly what the file says. */
 static jpki_err prescan(const char *text, size_t len, struct jpki_errbuf *eb)
 {
-	size_t line = 1, col = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] == '\0')
+	size_t line = 1;
+	for (size_t start = 0; start <= len;) {
+		const char *nl = memchr(text + start, '\n', len - start);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		const char *l = text + start;
+		size_t n = end - start;
+		if (memchr(l, '\0', n) != NULL)
 			return jpki_errf(eb, JPKI_ERR_CONFIG, "line %zu: NUL byte", line);
-		if (text[i] == '\n') {
-			line++;
-			col = 0;
-		} else if (++col > LINE_MAX_BYTES) {
+		if (n > LINE_MAX_BYTES)
 			return jpki_errf(eb, JPKI_ERR_CONFIG,
 					 "line %zu: longer than %d bytes", line,
 					 LINE_MAX_BYTES);
-		}
+		while (n > 0 && (*l == ' ' || *l == '\t'))
+			l++, n--;
+		if (n > 0 && *l == '[' && !known_section(l, n))
+			return jpki_errf(eb, JPKI_ERR_CONFIG,
+					 "line %zu: unknown section %.*s", line,
+					 (int)(n > 40 ? 40 : n), l);
+		if (nl == NULL)
+			break;
+		start = end + 1;
+		line++;
 	}
 	return JPKI_OK;
 }
@@ -595,8 +623,11 @@ jpki_err jpki_office_parse(const char *text, size_t len, struct jpki_office **ou
 			goto out;
 		}
 	}
-	qsort(o->closures.v, o->closures.n, sizeof *o->closures.v, cmp_dated);
-	qsort(o->openings.v, o->openings.n, sizeof *o->openings.v, cmp_dated);
+	/* qsort's base must not be NULL, even for zero elements. */
+	if (o->closures.n > 0)
+		qsort(o->closures.v, o->closures.n, sizeof *o->closures.v, cmp_dated);
+	if (o->openings.n > 0)
+		qsort(o->openings.v, o->openings.n, sizeof *o->openings.v, cmp_dated);
 	*out = o;
 	o = NULL;
 	rc = JPKI_OK;

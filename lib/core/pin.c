@@ -121,22 +121,25 @@ const char *jpki_pin_problem_en(enum jpki_pin_kind k, enum jpki_pin_problem p)
 const char *jpki_pin_problem_ja(enum jpki_pin_kind k, enum jpki_pin_problem p)
 {
 	bool sign = k == JPKI_PIN_SIGN;
+	/* Shown to the resident at the terminal: say what is wrong, then the rule. */
 	switch (p) {
 	case JPKI_PIN_OK:
 		return "有効な暗証番号です";
 	case JPKI_PIN_EMPTY:
 		return "暗証番号が入力されていません";
 	case JPKI_PIN_TOO_SHORT:
+		return sign ? "桁数が足りません。署名用電子証明書の暗証番号は英数字6桁以上16桁以下です"
+			    : "桁数が足りません。暗証番号は数字4桁です";
 	case JPKI_PIN_TOO_LONG:
-		return sign ? "署名用電子証明書の暗証番号は6桁以上16桁以下で入力してください"
-			    : "暗証番号は数字4桁で入力してください";
+		return sign ? "桁数が多すぎます。署名用電子証明書の暗証番号は英数字6桁以上16桁以下です"
+			    : "桁数が多すぎます。暗証番号は数字4桁です";
 	case JPKI_PIN_BAD_CHAR:
-		return sign ? "使用できるのは英字（A～Z）と数字（0～9）だけです"
-			    : "暗証番号は数字4桁で入力してください";
+		return sign ? "使用できない文字が含まれています。使えるのは英字（A～Z）と数字（0～9）だけです"
+			    : "数字以外の文字が含まれています。暗証番号は数字4桁です";
 	case JPKI_PIN_NO_LETTER:
-		return "英字を1文字以上含めてください（英数字混合）";
+		return "英字が含まれていません。英字と数字を両方含めてください（英数字混合）";
 	case JPKI_PIN_NO_DIGIT:
-		return "数字を1文字以上含めてください（英数字混合）";
+		return "数字が含まれていません。英字と数字を両方含めてください（英数字混合）";
 	default:
 		return "暗証番号を確認してください";
 	}

@@ -5,10 +5,9 @@
 #include "jpki/validity.h"
 #include "banned.h"
 
-jpki_day jpki_birthday_in_year(jpki_day birth, int year, enum jpki_feb29 p)
+/* The birthday of a (bm, bd) birth in `year`. */
+static jpki_day birthday_ymd(int bm, int bd, int year, enum jpki_feb29 p)
 {
-	int by, bm, bd;
-	jpki_day_to_ymd(birth, &by, &bm, &bd);
 	if (bm == 2 && bd == 29 && !jpki_is_leap(year)) {
 		/* DOMAIN §1 [decision]: Feb 28 by default, Mar 1 as an option. */
 		if (p == JPKI_FEB29_MAR1)
@@ -18,20 +17,30 @@ jpki_day jpki_birthday_in_year(jpki_day birth, int year, enum jpki_feb29 p)
 	return jpki_day_from_ymd_unchecked(year, bm, bd);
 }
 
+jpki_day jpki_birthday_in_year(jpki_day birth, int year, enum jpki_feb29 p)
+{
+	int by, bm, bd;
+	jpki_day_to_ymd(birth, &by, &bm, &bd);
+	return birthday_ymd(bm, bd, year, p);
+}
+
 jpki_err jpki_nth_birthday_after(jpki_day birth, jpki_day after, int n,
 				 enum jpki_feb29 p, jpki_day *out)
 {
-	int ay, am, ad;
+	int by, bm, bd, ay, am, ad;
 	if (n < 1 || n > 200)
 		return JPKI_ERR_INVALID;
 	if (!jpki_day_in_range(birth) || !jpki_day_in_range(after))
 		return JPKI_ERR_RANGE;
+	jpki_day_to_ymd(birth, &by, &bm, &bd);
 	jpki_day_to_ymd(after, &ay, &am, &ad);
-	/* Strictly after: a birthday on `after` itself is not counted. */
+	/* Strictly after: a birthday on `after` itself is not counted. The
+	 * comparison is by (month, day) in after's year, with the Feb 29
+	 * policy applied to that year. */
 	int y = ay;
-	if (jpki_birthday_in_year(birth, y, p) <= after)
+	if (birthday_ymd(bm, bd, y, p) <= after)
 		y++;
-	jpki_day r = jpki_birthday_in_year(birth, y + n - 1, p);
+	jpki_day r = birthday_ymd(bm, bd, y + n - 1, p);
 	if (!jpki_day_in_range(r))
 		return JPKI_ERR_RANGE;
 	*out = r;
