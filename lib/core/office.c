@@ -753,36 +753,34 @@ jpki_err jpki_office_day(const struct jpki_office *o, jpki_day d,
 	return JPKI_OK;
 }
 
-jpki_err jpki_office_next_open(const struct jpki_office *o, jpki_day from,
-			       int limit, jpki_day *out)
+/* The first open day from `from` stepping by `step` (+1 or -1). */
+static jpki_err scan_open(const struct jpki_office *o, jpki_day from, int step,
+			  int limit, jpki_day *out)
 {
 	struct jpki_office_day od;
 	for (int i = 0; i < limit; i++) {
-		jpki_err e = jpki_office_day(o, from + i, &od);
+		jpki_day d = from + step * i;
+		jpki_err e = jpki_office_day(o, d, &od);
 		if (e != JPKI_OK)
 			return e;
 		if (od.open) {
-			*out = from + i;
+			*out = d;
 			return JPKI_OK;
 		}
 	}
 	return JPKI_ERR_NOTFOUND;
 }
 
+jpki_err jpki_office_next_open(const struct jpki_office *o, jpki_day from,
+			       int limit, jpki_day *out)
+{
+	return scan_open(o, from, +1, limit, out);
+}
+
 jpki_err jpki_office_prev_open(const struct jpki_office *o, jpki_day from,
 			       int limit, jpki_day *out)
 {
-	struct jpki_office_day od;
-	for (int i = 0; i < limit; i++) {
-		jpki_err e = jpki_office_day(o, from - i, &od);
-		if (e != JPKI_OK)
-			return e;
-		if (od.open) {
-			*out = from - i;
-			return JPKI_OK;
-		}
-	}
-	return JPKI_ERR_NOTFOUND;
+	return scan_open(o, from, -1, limit, out);
 }
 
 jpki_err jpki_office_open_days(const struct jpki_office *o, jpki_day from,
