@@ -1,19 +1,46 @@
 /* Option parsing for jpki commands: strict, one error line, exit 2. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "banned.h"
 
+static int vreport(const struct cmd_ctx *c, int code, bool json_doc,
+		   const char *fmt, va_list ap)
+{
+	char msg[512];
+	if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
+		msg[0] = '\0';
+	fprintf(stderr, "jpki %s: %s\n", c->name, msg);
+	if (json_doc && code == EXIT_REFUSED && c->json && *c->json) {
+		json_t *doc = json_pack("{s:s,s:s}", "error", "refused", "message", msg);
+		char *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
+				: NULL;
+		if (out)
+			puts(out);
+		free(out);
+		json_decref(doc);
+	}
+	return code;
+}
+
 int fail(const struct cmd_ctx *c, int code, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "jpki %s: ", c->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport(c, code, true, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	return code;
+}
+
+int say(const struct cmd_ctx *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(c, code, false, fmt, ap);
+	va_end(ap);
 	return code;
 }
 
@@ -48,6 +75,8 @@ static int set_value(const struct cmd_ctx *c, struct opt *o, const char *v)
 	struct jpki_errbuf eb = {{0}};
 	switch (o->kind) {
 	case OPT_STRING:
+		if (v[0] == '\0')
+			return fail(c, EXIT_USAGE, "--%s: empty value", o->name);
 		*(const char **)o->dest = v;
 		return -1;
 	case OPT_DATE:
@@ -68,6 +97,9 @@ int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+			if (*npos >= maxpos && c->secret_args)
+				return fail(c, EXIT_USAGE, "unexpected argument (not "
+					    "shown: it may be a secret; see --help)");
 			if (*npos >= maxpos)
 				return fail(c, EXIT_USAGE, "unexpected argument '%.60s' "
 					    "(see --help)", a);
@@ -82,11 +114,17 @@ int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 			fputs(c->usage, stdout);
 			return EXIT_OK;
 		}
+		if (strncmp(a, "--", 2) != 0 && c->secret_args)
+			return fail(c, EXIT_USAGE, "unknown option (not shown: it may "
+				    "be a secret; see --help)");
 		if (strncmp(a, "--", 2) != 0)
 			return fail(c, EXIT_USAGE, "unknown option '%.60s' (see --help)", a);
 		const char *name = a + 2, *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		struct opt *o = find_opt(opts, nopts, name, len);
+		if (o == NULL && c->secret_args)
+			return fail(c, EXIT_USAGE, "unknown option (not shown: it may "
+				    "be a secret; see --help)");
 		if (o == NULL)
 			return fail(c, EXIT_USAGE, "unknown option '--%.*s' (see --help)",
 				    (int)(len > 60 ? 60 : len), name);
@@ -101,7 +139,8 @@ int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 		}
 		const char *v = eq ? eq + 1 : NULL;
 		if (v == NULL) {
-			if (i + 1 >= argc)
+			/* "--config --date D": the next option is not a value. */
+			if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
 				return fail(c, EXIT_USAGE, "--%s needs a value", o->name);
 			v = argv[++i];
 		}

@@ -35,6 +35,8 @@ struct opt {
 struct cmd_ctx {
 	const char *name;  /* "cert-expiry" */
 	const char *usage; /* full --help text */
+	const bool *json;  /* the command's --json flag, or NULL */
+	bool secret_args;  /* never echo an argument in an error (pin-check) */
 };
 
 /* Parses argv[1..argc-1] as "--name value", "--name=value" and flags, plus
@@ -45,8 +47,15 @@ struct cmd_ctx {
 int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 	       size_t nopts, const char **pos, size_t maxpos, size_t *npos);
 
-/* "jpki NAME: message" on stderr; returns code. */
+/* "jpki NAME: message" on stderr; returns code. When the command runs with
+ * --json and a rule refused (EXIT_REFUSED), stdout also gets one document
+ * {"error":"refused","message":"..."} so a machine reader always gets JSON. */
 int fail(const struct cmd_ctx *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The stderr line only: for refusals whose --json result the command has
+ * already printed (pin-check, reservable). Returns code. */
+int say(const struct cmd_ctx *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Exit code for a core error: REFUSED/NOTFOUND -> 1, INVALID/RANGE -> 2,

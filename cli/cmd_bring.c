@@ -37,9 +37,9 @@ static json_t *classes_json(unsigned mask)
 
 int cmd_bring(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"bring", bring_usage};
-	const char *proc_s = NULL, *app_s = NULL;
 	bool json = false;
+	const struct cmd_ctx c = {.name = "bring", .usage = bring_usage, .json = &json};
+	const char *proc_s = NULL, *app_s = NULL;
 	struct opt opts[] = {
 		{"procedure", OPT_STRING, &proc_s, true, false},
 		{"applicant", OPT_STRING, &app_s, true, false},

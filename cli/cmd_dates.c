@@ -12,14 +12,15 @@ static const char holidays_usage[] =
 	"\n"
 	"Prints the national holidays of YEAR (1948-2099), one per line:\n"
 	"YYYY-MM-DD<TAB>name, sorted by date. Names are those of the Cabinet\n"
-	"Office list; 振替休日 and 国民の休日 are \"休日\".\n"
+	"Office list; 振替休日 and 国民の休日 are \"休日\", 2019-05-01 and 2019-10-22\n"
+	"are \"休日（祝日扱い）\".\n"
 	"\n"
 	"  --json   [{\"date\":\"2026-01-01\",\"name\":\"元日\"}, ...]\n";
 
 int cmd_holidays(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"holidays", holidays_usage};
 	bool json = false;
+	const struct cmd_ctx c = {.name = "holidays", .usage = holidays_usage, .json = &json};
 	struct opt opts[] = {{"json", OPT_FLAG, &json, false, false}};
 	const char *pos[1];
 	size_t npos;
@@ -65,8 +66,8 @@ static const char age_usage[] =
 
 int cmd_age(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"age", age_usage};
 	bool json = false;
+	const struct cmd_ctx c = {.name = "age", .usage = age_usage, .json = &json};
 	jpki_day birth = JPKI_DAY_NONE, on = JPKI_DAY_NONE;
 	struct opt opts[] = {
 		{"birth", OPT_DATE, &birth, true, false},
@@ -98,8 +99,8 @@ static const char wareki_usage[] =
 
 int cmd_wareki(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"wareki", wareki_usage};
 	bool json = false;
+	const struct cmd_ctx c = {.name = "wareki", .usage = wareki_usage, .json = &json};
 	struct opt opts[] = {{"json", OPT_FLAG, &json, false, false}};
 	const char *pos[1];
 	size_t npos;

@@ -40,15 +40,16 @@ static const char office_usage[] =
 	"  open HH:MM-HH:MM[,HH:MM-HH:MM]     one interval per continuous opening\n"
 	"  closed REASON [DETAIL]              REASON: weekend, holiday (DETAIL: its\n"
 	"                                      name), year-end, maintenance, closure\n"
+	"                                      (DETAIL: its note, if the file gives one)\n"
 	"\n"
 	"  --json   {\"date\":\"2026-09-22\",\"open\":false,\"hours\":[],\"reason\":\"holiday\",\n"
 	"            \"detail\":\"休日\",\"office\":\"...\",\"next_open\":\"2026-09-24\"}\n";
 
 int cmd_office(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"office", office_usage};
-	const char *config = NULL;
 	bool json = false;
+	const struct cmd_ctx c = {.name = "office", .usage = office_usage, .json = &json};
+	const char *config = NULL;
 	jpki_day d = JPKI_DAY_NONE;
 	struct opt opts[] = {
 		{"config", OPT_STRING, &config, true, false},
@@ -118,7 +119,9 @@ static const char reservable_usage[] =
 	"on the first day of the renewal window; a visit can be booked until 17:00\n"
 	"of the day before; the latest visit is 40 days ahead, moved back to the\n"
 	"last open day; only open days count. The office file may change the\n"
-	"deadline and the horizon.\n"
+	"deadline and the horizon. There is no cap at the expiry: after it a new\n"
+	"certificate can still be issued (free) while the card is valid, so visits\n"
+	"stay bookable.\n"
 	"\n"
 	"  --now DATETIME   ISO 8601 with offset, e.g. 2026-02-21T10:00:00+09:00\n"
 	"                   (default: $JPKI_NOW, else the clock)\n"
@@ -129,9 +132,9 @@ static const char reservable_usage[] =
 
 int cmd_reservable(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"reservable", reservable_usage};
-	const char *config = NULL, *now_s = NULL;
 	bool json = false;
+	const struct cmd_ctx c = {.name = "reservable", .usage = reservable_usage, .json = &json};
+	const char *config = NULL, *now_s = NULL;
 	jpki_day expires = JPKI_DAY_NONE, wfirst, wlast;
 	int64_t now;
 	struct opt opts[] = {
@@ -152,8 +155,8 @@ int cmd_reservable(int argc, char **argv)
 		return rc;
 	}
 	if (jpki_renewal_window(expires, &wfirst, &wlast) != JPKI_OK)
-		return fail(&c, EXIT_USAGE, "--expires: the window starts before %d",
-			    JPKI_YEAR_MIN);
+		return fail(&c, EXIT_USAGE, "--expires: the renewal window would start "
+			    "before %d-01-01", JPKI_YEAR_MIN);
 	struct jpki_office *o = NULL;
 	if ((rc = load_office(&c, config, &o)) >= 0)
 		return rc;
@@ -171,7 +174,7 @@ int cmd_reservable(int argc, char **argv)
 					json_date(wlast));
 		rc = print_json(&c, doc);
 		if (rc == EXIT_OK && e != JPKI_OK)
-			return fail(&c, EXIT_REFUSED, "%s", eb.msg);
+			return say(&c, EXIT_REFUSED, "%s", eb.msg);
 		return rc;
 	}
 	if (e != JPKI_OK)

@@ -15,10 +15,10 @@ static const char pin_usage[] =
 	"on the command line). sign: 6-16 of A-Z and 0-9 with at least one of each,\n"
 	"upper-cased first (abc123 is ABC123); auth, juki, text: exactly 4 digits.\n"
 	"Exit 0 when valid; exit 1 with the reason on stderr otherwise. The PIN is\n"
-	"never printed.\n"
+	"never printed, nor is any stray argument (it may be a PIN).\n"
 	"\n"
 	"  --json   {\"valid\":false,\"reason\":\"too_short\",\"message\":\"...\",\n"
-	"            \"message_ja\":\"...\"} on stdout (exit status as above)\n";
+	"            \"message_ja\":\"...\"} on stdout (exit status and stderr as above)\n";
 
 /* Longest line we look at; anything longer is reported as too long. */
 #define PIN_LINE_MAX 64
@@ -51,9 +51,10 @@ static ssize_t read_first_line(char *buf, size_t cap, int *too_long)
 
 int cmd_pin_check(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"pin-check", pin_usage};
-	const char *kind = NULL;
 	bool json = false;
+	const struct cmd_ctx c = {.name = "pin-check", .usage = pin_usage, .json = &json,
+				    .secret_args = true};
+	const char *kind = NULL;
 	struct opt opts[] = {
 		{"kind", OPT_STRING, &kind, true, false},
 		{"json", OPT_FLAG, &json, false, false},
@@ -97,10 +98,11 @@ int cmd_pin_check(int argc, char **argv)
 				      "message", jpki_pin_problem_en(k, p),
 				      "message_ja", jpki_pin_problem_ja(k, p));
 		int jr = print_json(&c, o);
-		return jr != EXIT_OK ? jr : rc;
+		if (jr != EXIT_OK)
+			return jr;
 	}
 	if (p != JPKI_PIN_OK)
-		fprintf(stderr, "jpki pin-check: invalid PIN: %s (%s)\n",
-			jpki_pin_problem_en(k, p), jpki_pin_problem_ja(k, p));
+		return say(&c, rc, "invalid PIN: %s (%s)", jpki_pin_problem_en(k, p),
+			   jpki_pin_problem_ja(k, p));
 	return rc;
 }

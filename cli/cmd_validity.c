@@ -38,14 +38,16 @@ static const char cert_usage[] =
 	"                    \"in_window\":true,...}; limited_by is birthday, card,\n"
 	"                   auth or stay\n"
 	"\n"
-	"Exit 1 when a rule refuses: no signing certificate under 15, the card or\n"
-	"the period of stay ended before the issue day.\n";
+	"Exit 1 when a rule refuses: no signing certificate under 15, or for an\n"
+	"adult ward without --ward-present; the card, the auth certificate or the\n"
+	"period of stay ended before the issue day.\n";
 
 int cmd_cert_expiry(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"cert-expiry", cert_usage};
+	bool json = false;
+	const struct cmd_ctx c = {.name = "cert-expiry", .usage = cert_usage, .json = &json};
 	const char *kind = NULL, *feb29 = NULL;
-	bool json = false, ward = false, ward_present = false;
+	bool ward = false, ward_present = false;
 	struct jpki_cert_request r;
 	jpki_cert_request_init(&r, JPKI_CERT_SIGN, 0, 0);
 	struct opt opts[] = {
@@ -125,13 +127,15 @@ static const char card_usage[] =
 	"of the period of stay.\n"
 	"\n"
 	"  --json   {\"expires\":\"2036-05-20\",\"limited_by\":\"birthday\",\n"
-	"            \"nth_birthday\":10,\"age_at_application\":18,\"adult_age\":18}\n";
+	"            \"nth_birthday\":10,\"age_at_application\":18,\"adult_age\":18}\n"
+	"\n"
+	"Exit 1 when the period of stay ended before the issue day.\n";
 
 int cmd_card_expiry(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"card-expiry", card_usage};
-	const char *feb29 = NULL;
 	bool json = false;
+	const struct cmd_ctx c = {.name = "card-expiry", .usage = card_usage, .json = &json};
+	const char *feb29 = NULL;
 	jpki_day birth = JPKI_DAY_NONE, applied = JPKI_DAY_NONE, issued = JPKI_DAY_NONE;
 	jpki_day stay = JPKI_DAY_NONE;
 	enum jpki_feb29 p = JPKI_FEB29_FEB28;
@@ -177,12 +181,13 @@ static const char window_usage[] =
 	"\n"
 	"  --on D   also say whether the window is not_yet, open or expired on D\n"
 	"           (a third word in text output)\n"
-	"  --json   {\"first\":\"2026-02-21\",\"last\":\"2026-05-20\"} (+ \"state\" with --on)\n";
+	"  --json   {\"first\":\"2026-02-21\",\"last\":\"2026-05-20\",\"state\":null}\n"
+	"           (state: not_yet, open or expired with --on)\n";
 
 int cmd_renewal_window(int argc, char **argv)
 {
-	const struct cmd_ctx c = {"renewal-window", window_usage};
 	bool json = false;
+	const struct cmd_ctx c = {.name = "renewal-window", .usage = window_usage, .json = &json};
 	jpki_day expires = JPKI_DAY_NONE, on = JPKI_DAY_NONE, first, last;
 	struct opt opts[] = {
 		{"expires", OPT_DATE, &expires, true, false},
@@ -194,22 +199,21 @@ int cmd_renewal_window(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (jpki_renewal_window(expires, &first, &last) != JPKI_OK)
-		return fail(&c, EXIT_USAGE, "the window starts before %d-01-01",
-			    JPKI_YEAR_MIN);
+		return fail(&c, EXIT_USAGE, "--expires: the renewal window would "
+			    "start before %d-01-01", JPKI_YEAR_MIN);
 	const char *state = NULL;
 	if (on != JPKI_DAY_NONE) {
 		enum jpki_window_state s;
 		if (jpki_window_state_on(expires, on, &s) != JPKI_OK)
-			return fail(&c, EXIT_USAGE, "the window starts before %d-01-01",
-				    JPKI_YEAR_MIN);
+			return fail(&c, EXIT_USAGE, "--expires: the renewal window "
+				    "would start before %d-01-01", JPKI_YEAR_MIN);
 		state = jpki_window_state_name(s);
 	}
 	if (json) {
-		json_t *o = json_pack("{s:o,s:o}", "first", json_date(first), "last",
-				      json_date(last));
-		if (o && state)
-			json_object_set_new(o, "state", json_string(state));
-		return print_json(&c, o);
+		return print_json(&c, json_pack("{s:o,s:o,s:o}", "first",
+						 json_date(first), "last", json_date(last),
+						 "state",
+						 state ? json_string(state) : json_null()));
 	}
 	char a[JPKI_DATE_BUFSZ], b[JPKI_DATE_BUFSZ];
 	if (state)

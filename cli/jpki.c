@@ -31,7 +31,8 @@ static void usage(FILE *f)
 	      "commands:\n", f);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nDates are YYYY-MM-DD (JST). Every command takes --json.\n"
+	fputs("\nDates are YYYY-MM-DD (JST). Every command takes --help and --json.\n"
+	      "jpki --version prints the version. JPKI_NOW pins the clock.\n"
 	      "Exit status: 0 ok, 1 refused by a rule, 2 bad input, 3 internal error.\n",
 	      f);
 }

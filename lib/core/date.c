@@ -91,20 +91,25 @@ int jpkii_digits(const char *s, int n)
 	return v;
 }
 
+/* Whether s starts with the shape DDDD-DD-DD (ten characters examined). */
+static bool ymd10_shape(const char *s)
+{
+	return jpkii_digits(s, 4) >= 0 && s[4] == '-' && jpkii_digits(s + 5, 2) >= 0 &&
+	       s[7] == '-' && jpkii_digits(s + 8, 2) >= 0;
+}
+
 /* "YYYY-MM-DD" at s (exactly ten characters are examined). */
 static jpki_err parse_ymd10(const char *s, jpki_day *out)
 {
-	int y = jpkii_digits(s, 4);
-	int m = s[4] == '-' ? jpkii_digits(s + 5, 2) : -1;
-	int d = (m >= 0 && s[7] == '-') ? jpkii_digits(s + 8, 2) : -1;
-	if (y < 0 || m < 0 || d < 0)
+	if (!ymd10_shape(s))
 		return JPKI_ERR_INVALID;
-	return jpki_day_from_ymd(y, m, d, out);
+	return jpki_day_from_ymd(jpkii_digits(s, 4), jpkii_digits(s + 5, 2),
+				 jpkii_digits(s + 8, 2), out);
 }
 
 jpki_err jpki_date_parse(const char *s, jpki_day *out, struct jpki_errbuf *eb)
 {
-	if (s == NULL || strnlen(s, 11) != 10)
+	if (s == NULL || strnlen(s, 11) != 10 || !ymd10_shape(s))
 		return jpki_errf(eb, JPKI_ERR_INVALID,
 				 "'%.40s': not a date (expected YYYY-MM-DD)",
 				 s ? s : "");
@@ -113,8 +118,7 @@ jpki_err jpki_date_parse(const char *s, jpki_day *out, struct jpki_errbuf *eb)
 		return jpki_errf(eb, e, "%s: out of range (%d-01-01 to %d-12-31)",
 				 s, JPKI_YEAR_MIN, JPKI_YEAR_MAX);
 	if (e != JPKI_OK)
-		return jpki_errf(eb, e, "'%s': not a valid date (expected YYYY-MM-DD)",
-				 s);
+		return jpki_errf(eb, e, "'%s': no such day", s);
 	return JPKI_OK;
 }
 

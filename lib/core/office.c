@@ -545,6 +545,37 @@ static bool known_section(const char *line, size_t len)
 	return false;
 }
 
+/* Each line is blank, a comment, a known [section] or key = value. inih
+ * would also take indented lines as continuations of the previous value
+ * and "key: value"; refusing those here means every error inih could
+ * report comes from our handler, so its line number is the right one. */
+static jpki_err check_line(const char *l, size_t n, size_t line,
+			   struct jpki_errbuf *eb)
+{
+	if (n == 0 || *l == ';' || *l == '#')
+		return JPKI_OK;
+	if (*l == ' ' || *l == '\t') {
+		while (n > 0 && (*l == ' ' || *l == '\t'))
+			l++, n--;
+		if (n == 0)
+			return JPKI_OK;
+		return jpki_errf(eb, JPKI_ERR_CONFIG, "line %zu: starts with a blank "
+				 "(continuation lines are not allowed)", line);
+	}
+	if (*l == '[') {
+		if (known_section(l, n))
+			return JPKI_OK;
+		return jpki_errf(eb, JPKI_ERR_CONFIG, "line %zu: unknown section %.*s",
+				 line, (int)(n > 40 ? 40 : n), l);
+	}
+	const char *eq = memchr(l, '=', n), *colon = memchr(l, ':', n);
+	if (eq == NULL || (colon != NULL && colon < eq) || eq == l)
+		return jpki_errf(eb, JPKI_ERR_CONFIG,
+				 "line %zu: not a section, key = value or comment",
+				 line);
+	return JPKI_OK;
+}
+
 /* inih stops at a NUL and splits long lines; refuse both up front with the
  * line number, so what we parse is exactly what the file says. */
 static jpki_err prescan(const char *text, size_t len, struct jpki_errbuf *eb)
@@ -561,12 +592,13 @@ static jpki_err prescan(const char *text, size_t len, struct jpki_errbuf *eb)
 			return jpki_errf(eb, JPKI_ERR_CONFIG,
 					 "line %zu: longer than %d bytes", line,
 					 LINE_MAX_BYTES);
-		while (n > 0 && (*l == ' ' || *l == '\t'))
-			l++, n--;
-		if (n > 0 && *l == '[' && !known_section(l, n))
-			return jpki_errf(eb, JPKI_ERR_CONFIG,
-					 "line %zu: unknown section %.*s", line,
-					 (int)(n > 40 ? 40 : n), l);
+		if (line == 1 && n >= 3 && memcmp(l, "\xef\xbb\xbf", 3) == 0)
+			l += 3, n -= 3; /* a UTF-8 byte order mark */
+		while (n > 0 && (l[n - 1] == '\r' || l[n - 1] == ' ' || l[n - 1] == '\t'))
+			n--;
+		jpki_err e = check_line(l, n, line, eb);
+		if (e != JPKI_OK)
+			return e;
 		if (nl == NULL)
 			break;
 		start = end + 1;

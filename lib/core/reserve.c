@@ -4,6 +4,7 @@
  * 翌日）から行うことができます。予約受付は来庁希望日前日の午後5時までです。
  * 予約受付は40日後まで承っております。（40日後が閉庁日の場合は、その前の開庁日まで）
  */
+#include "jpki/holiday.h"
 #include "jpki/office.h"
 #include "jpki/validity.h"
 #include "banned.h"
@@ -20,7 +21,8 @@ jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires,
 	jpki_office_booking_rules(o, &rules);
 	out->first = out->last = out->opens_on = JPKI_DAY_NONE;
 	if ((e = jpki_renewal_window(expires, &wfirst, &wlast)) != JPKI_OK)
-		return jpki_errf(eb, e, "expiry out of range");
+		return jpki_errf(eb, e, "--expires: the renewal window would start "
+				 "before %d-01-01", JPKI_YEAR_MIN);
 
 	jpki_day today = jpki_jst_day(now);
 	if (!jpki_day_in_range(today))
@@ -44,10 +46,12 @@ jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires,
 	if (e == JPKI_ERR_NOTFOUND)
 		goto none;
 	if (e != JPKI_OK)
-		return jpki_errf(eb, e, "date out of range for the office calendar");
+		return jpki_errf(eb, e, "the office calendar is known only to %d-12-31 "
+				 "(national holidays)", JPKI_HOLIDAY_YEAR_MAX);
 	e = jpki_office_next_open(o, earliest, span, &out->first);
 	if (e != JPKI_OK)
-		return jpki_errf(eb, e, "date out of range for the office calendar");
+		return jpki_errf(eb, e, "the office calendar is known only to %d-12-31 "
+				 "(national holidays)", JPKI_HOLIDAY_YEAR_MAX);
 	return JPKI_OK;
 none:
 	return jpki_errf(eb, JPKI_ERR_NOTFOUND, "no open day between %s and %s",

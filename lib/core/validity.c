@@ -195,7 +195,8 @@ jpki_err jpki_cert_expiry(const struct jpki_cert_request *r,
 		v.renewing = true;
 		e = jpki_window_state_on(r->renewing, r->issued, &v.window);
 		if (e != JPKI_OK)
-			return jpki_errf(eb, e, "renewing date out of range");
+			return jpki_errf(eb, e, "--renewing: the renewal window would "
+				 "start before %d-01-01", JPKI_YEAR_MIN);
 		if (v.window == JPKI_WINDOW_OPEN) {
 			v.in_window = true;
 			v.nth_birthday = 6;
@@ -204,7 +205,8 @@ jpki_err jpki_cert_expiry(const struct jpki_cert_request *r,
 	e = jpki_nth_birthday_after(r->birth, r->issued, v.nth_birthday, r->feb29,
 				    &v.expires);
 	if (e != JPKI_OK)
-		return jpki_errf(eb, e, "expiry out of range");
+		return jpki_errf(eb, e, "the expiry would fall after %d-12-31",
+				 JPKI_YEAR_MAX);
 	v.limited_by = JPKI_LIMIT_BIRTHDAY;
 
 	/* Seeds 000, 001, 003: the earliest of the birthday, the card's
@@ -246,7 +248,8 @@ jpki_err jpki_card_expiry(jpki_day birth, jpki_day applied, jpki_day issued,
 	jpki_err e = jpki_nth_birthday_after(birth, issued, v.nth_birthday, p,
 					     &v.expires);
 	if (e != JPKI_OK)
-		return jpki_errf(eb, e, "expiry out of range");
+		return jpki_errf(eb, e, "the expiry would fall after %d-12-31",
+				 JPKI_YEAR_MAX);
 	v.limited_by = JPKI_LIMIT_BIRTHDAY;
 	if (given(stay_expires)) {
 		if (!jpki_day_in_range(stay_expires))

@@ -135,12 +135,21 @@ case(["cert-expiry", "--kind", "auth", "--birth", "2011-04-01", "--issued",
 case(base + ["--issued", "2026-03-01", "--ward"], 1, err="adult ward")
 case(base + ["--issued", "2026-03-01", "--ward", "--ward-present"], 0, out="2030-05-20\n")
 case(base + ["--issued", "2026-03-01", "--ward-present"], 2, err="needs --ward")
+# With --json a refusal is also a JSON document on stdout.
+json_case(young + ["--issued", "2026-03-30", "--json"], {"error": "refused"}, rc=1)
+json_case(["bring", "--procedure", "revoke", "--applicant", "proxy-with-form",
+           "--json"], {"error": "refused"}, rc=1)
+case(["cert-expiry", "--kind", "auth", "--birth", "2190-01-01", "--issued",
+      "2196-01-01"], 2, err="after 2199-12-31")
+# An option's value never starts with "--"; empty values are refused.
+case(base + ["--issued", "--renewing", "2026-05-20"], 2, err="--issued needs a value")
+case(["cert-expiry", "--kind", "sign", "--birth", "--help"], 2, err="--birth needs a value")
 # Refusals and bad input.
 case(base + ["--issued", "2026-03-01", "--card-expires", "2026-02-01"], 1,
      err="the card ended on 2026-02-01")
 case(["cert-expiry", "--kind", "auth", "--birth", "1990-05-20", "--issued",
       "2026-03-01", "--auth-expires", "2027-01-01"], 2, err="only a signing")
-case(base + ["--issued", "2026-02-30"], 2, err="--issued: '2026-02-30': not a valid date")
+case(base + ["--issued", "2026-02-30"], 2, err="--issued: '2026-02-30': no such day")
 case(base + ["--issued", "2026-2-3"], 2, err="not a date")
 case(base + ["--issued", "2026-03-01x"], 2, err="not a date")
 case(base + ["--issued", "2200-01-01"], 2, err="out of range")
@@ -191,7 +200,7 @@ for exp, want in [("2026-05-20", "2026-02-21 2026-05-20"),
                   ("2026-11-30", "2026-08-31 2026-11-30")]:
     case(["renewal-window", "--expires", exp], 0, out=want + "\n")
 json_case(["renewal-window", "--expires", "2026-05-20", "--json"],
-          {"first": "2026-02-21", "last": "2026-05-20"})
+          {"first": "2026-02-21", "last": "2026-05-20", "state": None})
 case(["renewal-window", "--expires", "2026-05-20", "--on", "2026-02-20"], 0,
      out="2026-02-21 2026-05-20 not_yet\n")
 case(["renewal-window", "--expires", "2026-05-20", "--on", "2026-05-21"], 0,
@@ -216,7 +225,8 @@ for d, want in [("2025-06-15", "令和7年6月15日"), ("2019-05-01", "令和元
 json_case(["wareki", "2025-06-15", "--json"],
           {"date": "2025-06-15", "era": "令和", "year": 7, "text": "令和7年6月15日"})
 json_case(["wareki", "1872-12-31", "--json"], {"era": None, "year": 1872})
-case(["wareki", "2025-06-31"], 2, err="not a valid date")
+case(["wareki", "2025-06-31"], 2, err="'2025-06-31': no such day")
+case(["wareki", "2025/06/15"], 2, err="'2025/06/15': not a date (expected YYYY-MM-DD)")
 case(["wareki"], 2, err="required")
 
 # ---- pin-check: the PIN on stdin, never echoed ----
@@ -251,7 +261,15 @@ doc = json.loads(r.stdout.decode() or "null")
 if r.returncode != 0 or doc.get("valid") is not True or doc.get("reason") is not None:
     failures.append(f"pin-check --json valid: {r.returncode} {doc}")
 case(["pin-check", "--kind", "bank"], 2, err="not sign, auth, juki or text")
-case(["pin-check", "--kind", "auth", "1234"], 2, err="unexpected argument")
+# A PIN typed on the command line is refused without being echoed.
+for stray in (["4321"], ["-4321"], ["--4321"]):
+    r = case(["pin-check", "--kind", "auth"] + stray, 2, err="not shown")
+    if b"4321" in r.stderr or b"4321" in r.stdout:
+        failures.append(f"pin-check echoed a stray argument {stray}")
+r = run(["pin-check", "--kind", "sign", "--json"], "abc\n")
+if r.returncode != 1 or b"too short" not in r.stderr or \
+        json.loads(r.stdout.decode()).get("reason") != "too_short":
+    failures.append(f"pin-check --json refusal: {r.returncode} {r.stdout} {r.stderr}")
 
 # ---- office (DOMAIN §7; seeds 000-004) ----
 case(["office", "--config", YOKO, "--date", "2026-09-22"], 0, out="closed holiday 休日\n")
@@ -271,9 +289,11 @@ case(["office", "--config", "/nonexistent.ini", "--date", "2026-03-02"], 2,
      err="No such file")
 case(["office", "--config", os.path.join(SRC, "CMakeLists.txt"), "--date", "2026-03-02"], 2,
      err="line ")
-case(["office", "--config", YOKO, "--date", "2026-13-01"], 2, err="not a valid date")
+case(["office", "--config", YOKO, "--date", "2026-13-01"], 2, err="no such day")
 case(["office", "--config", YOKO, "--date", "2100-01-04"], 2, err="2099")
 case(["office", "--date", "2026-03-02"], 2, err="--config is required")
+case(["office", "--config=", "--date", "2026-03-02"], 2, err="--config: empty value")
+case(["office", "--config", "--date", "2026-03-02"], 2, err="--config needs a value")
 
 # ---- reservable (DOMAIN §7 worked example, seed 004) ----
 case(["reservable", "--config", YOKO, "--expires", "2026-05-20", "--now",
