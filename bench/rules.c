@@ -22,7 +22,7 @@
 #include "jpki/validity.h"
 #include "banned.h"
 
-#define N_INPUTS (1u << 20)
+#define N_INPUTS    (1u << 20)
 #define MIN_SECONDS 1.0
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -176,9 +176,9 @@ static void line(const char *what, double ops, double floor_ops)
 }
 
 static const char yokohama[] =
-	"[office]\nname = bench\n[hours]\nweekdays = 08:45-17:00\n"
-	"sat = 09:00-12:00\nsat.weeks = 2,4\n[rules]\nholidays = open-on-weekend\n"
-	"year-end = 12-29..01-03\n";
+    "[office]\nname = bench\n[hours]\nweekdays = 08:45-17:00\n"
+    "sat = 09:00-12:00\nsat.weeks = 2,4\n[rules]\nholidays = open-on-weekend\n"
+    "year-end = 12-29..01-03\n";
 
 int main(void)
 {
@@ -189,8 +189,9 @@ int main(void)
 
 	reqs = calloc(N_INPUTS, sizeof *reqs);
 	days = calloc(N_INPUTS, sizeof *days);
-	if (!reqs || !days || jpki_office_parse(yokohama, sizeof yokohama - 1, &office,
-						NULL) != JPKI_OK) {
+	if (!reqs || !days ||
+	    jpki_office_parse(yokohama, sizeof yokohama - 1, &office, NULL) !=
+		JPKI_OK) {
 		fputs("bench_rules: setup failed\n", stderr);
 		return 3;
 	}

@@ -7,17 +7,18 @@
 #include "cli.h"
 #include "banned.h"
 
-static int vreport(const struct cmd_ctx *c, int code, bool json_doc,
-		   const char *fmt, va_list ap)
+static int vreport(const struct cmd_ctx *c, int code, bool json_doc, const char *fmt,
+		   va_list ap)
 {
 	char msg[512];
 	if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
 		msg[0] = '\0';
 	fprintf(stderr, "jpki %s: %s\n", c->name, msg);
 	if (json_doc && code == EXIT_REFUSED && c->json && *c->json) {
-		json_t *doc = json_pack("{s:s,s:s}", "error", "refused", "message", msg);
-		char *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
-				: NULL;
+		json_t *doc =
+		    json_pack("{s:s,s:s}", "error", "refused", "message", msg);
+		char *out =
+		    doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 		if (out)
 			puts(out);
 		free(out);
@@ -61,11 +62,11 @@ int exit_for(jpki_err e)
 	}
 }
 
-static struct opt *find_opt(struct opt *opts, size_t n, const char *name,
-			    size_t len)
+static struct opt *find_opt(struct opt *opts, size_t n, const char *name, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+		if (strlen(opts[i].name) == len &&
+		    strncmp(opts[i].name, name, len) == 0)
 			return &opts[i];
 	return NULL;
 }
@@ -98,11 +99,14 @@ int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 		const char *a = argv[i];
 		if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
 			if (*npos >= maxpos && c->secret_args)
-				return fail(c, EXIT_USAGE, "unexpected argument (not "
+				return fail(c, EXIT_USAGE,
+					    "unexpected argument (not "
 					    "shown: it may be a secret; see --help)");
 			if (*npos >= maxpos)
-				return fail(c, EXIT_USAGE, "unexpected argument '%.60s' "
-					    "(see --help)", a);
+				return fail(c, EXIT_USAGE,
+					    "unexpected argument '%.60s' "
+					    "(see --help)",
+					    a);
 			pos[(*npos)++] = a;
 			continue;
 		}
@@ -115,25 +119,30 @@ int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 			return EXIT_OK;
 		}
 		if (strncmp(a, "--", 2) != 0 && c->secret_args)
-			return fail(c, EXIT_USAGE, "unknown option (not shown: it may "
+			return fail(c, EXIT_USAGE,
+				    "unknown option (not shown: it may "
 				    "be a secret; see --help)");
 		if (strncmp(a, "--", 2) != 0)
-			return fail(c, EXIT_USAGE, "unknown option '%.60s' (see --help)", a);
+			return fail(c, EXIT_USAGE,
+				    "unknown option '%.60s' (see --help)", a);
 		const char *name = a + 2, *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		struct opt *o = find_opt(opts, nopts, name, len);
 		if (o == NULL && c->secret_args)
-			return fail(c, EXIT_USAGE, "unknown option (not shown: it may "
+			return fail(c, EXIT_USAGE,
+				    "unknown option (not shown: it may "
 				    "be a secret; see --help)");
 		if (o == NULL)
-			return fail(c, EXIT_USAGE, "unknown option '--%.*s' (see --help)",
+			return fail(c, EXIT_USAGE,
+				    "unknown option '--%.*s' (see --help)",
 				    (int)(len > 60 ? 60 : len), name);
 		if (o->seen)
 			return fail(c, EXIT_USAGE, "--%s given twice", o->name);
 		o->seen = true;
 		if (o->kind == OPT_FLAG) {
 			if (eq)
-				return fail(c, EXIT_USAGE, "--%s takes no value", o->name);
+				return fail(c, EXIT_USAGE, "--%s takes no value",
+					    o->name);
 			*(bool *)o->dest = true;
 			continue;
 		}
@@ -141,7 +150,8 @@ int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 		if (v == NULL) {
 			/* "--config --date D": the next option is not a value. */
 			if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
-				return fail(c, EXIT_USAGE, "--%s needs a value", o->name);
+				return fail(c, EXIT_USAGE, "--%s needs a value",
+					    o->name);
 			v = argv[++i];
 		}
 		int rc = set_value(c, o, v);

@@ -14,7 +14,7 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_REFUSED = 1, /* a rule says no */
-	EXIT_USAGE = 2,   /* bad usage or bad input */
+	EXIT_USAGE = 2,	  /* bad usage or bad input */
 	EXIT_INTERNAL = 3 /* internal or I/O failure */
 };
 
@@ -51,12 +51,12 @@ int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
  * --json and a rule refused (EXIT_REFUSED), stdout also gets one document
  * {"error":"refused","message":"..."} so a machine reader always gets JSON. */
 int fail(const struct cmd_ctx *c, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* The stderr line only: for refusals whose --json result the command has
  * already printed (pin-check, reservable). Returns code. */
 int say(const struct cmd_ctx *c, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Exit code for a core error: REFUSED/NOTFOUND -> 1, INVALID/RANGE -> 2,
  * others -> 3. */

@@ -33,28 +33,31 @@ static void hhmm(char buf[6], unsigned minutes)
 }
 
 static const char office_usage[] =
-	"usage: jpki office --config FILE --date D [--json]\n"
-	"\n"
-	"Says whether the office described by FILE (see docs/OFFICES.md and\n"
-	"data/offices/) is open on D:\n"
-	"  open HH:MM-HH:MM[,HH:MM-HH:MM]     one interval per continuous opening\n"
-	"  closed REASON [DETAIL]              REASON: weekend, holiday (DETAIL: its\n"
-	"                                      name), year-end, maintenance, closure\n"
-	"                                      (DETAIL: its note, if the file gives one)\n"
-	"\n"
-	"  --json   {\"date\":\"2026-09-22\",\"open\":false,\"hours\":[],\"reason\":\"holiday\",\n"
-	"            \"detail\":\"休日\",\"office\":\"...\",\"next_open\":\"2026-09-24\"}\n";
+    "usage: jpki office --config FILE --date D [--json]\n"
+    "\n"
+    "Says whether the office described by FILE (see docs/OFFICES.md and\n"
+    "data/offices/) is open on D:\n"
+    "  open HH:MM-HH:MM[,HH:MM-HH:MM]     one interval per continuous opening\n"
+    "  closed REASON [DETAIL]              REASON: weekend, holiday (DETAIL: its\n"
+    "                                      name), year-end, maintenance, closure\n"
+    "                                      (DETAIL: its note, if the file gives one)\n"
+    "\n"
+    "  --json   "
+    "{\"date\":\"2026-09-22\",\"open\":false,\"hours\":[],\"reason\":\"holiday\",\n"
+    "            "
+    "\"detail\":\"休日\",\"office\":\"...\",\"next_open\":\"2026-09-24\"}\n";
 
 int cmd_office(int argc, char **argv)
 {
 	bool json = false;
-	const struct cmd_ctx c = {.name = "office", .usage = office_usage, .json = &json};
+	const struct cmd_ctx c = {
+	    .name = "office", .usage = office_usage, .json = &json};
 	const char *config = NULL;
 	jpki_day d = JPKI_DAY_NONE;
 	struct opt opts[] = {
-		{"config", OPT_STRING, &config, true, false},
-		{"date", OPT_DATE, &d, true, false},
-		{"json", OPT_FLAG, &json, false, false},
+	    {"config", OPT_STRING, &config, true, false},
+	    {"date", OPT_DATE, &d, true, false},
+	    {"json", OPT_FLAG, &json, false, false},
 	};
 	size_t npos;
 	int rc = args_parse(&c, argc, argv, opts, 3, NULL, 0, &npos);
@@ -69,8 +72,10 @@ int cmd_office(int argc, char **argv)
 	if (e != JPKI_OK) {
 		char buf[JPKI_DATE_BUFSZ];
 		jpki_office_free(o);
-		return fail(&c, exit_for(e), "%s: outside the calendar's range "
-			    "(holidays are known to 2099)", jpki_date_format(d, buf));
+		return fail(&c, exit_for(e),
+			    "%s: outside the calendar's range "
+			    "(holidays are known to 2099)",
+			    jpki_date_format(d, buf));
 	}
 	char a[6], b[6];
 	if (json) {
@@ -84,12 +89,12 @@ int cmd_office(int argc, char **argv)
 		if (jpki_office_next_open(o, d, 400, &next) != JPKI_OK)
 			next = JPKI_DAY_NONE;
 		json_t *doc = json_pack(
-			"{s:o,s:b,s:o,s:o,s:o,s:s,s:o}", "date", json_date(d), "open",
-			od.open, "hours", hours, "reason",
-			od.open ? json_null()
-				: json_string(jpki_closed_reason_name(od.reason)),
-			"detail", od.detail ? json_string(od.detail) : json_null(),
-			"office", jpki_office_name(o), "next_open", json_date(next));
+		    "{s:o,s:b,s:o,s:o,s:o,s:s,s:o}", "date", json_date(d), "open",
+		    od.open, "hours", hours, "reason",
+		    od.open ? json_null()
+			    : json_string(jpki_closed_reason_name(od.reason)),
+		    "detail", od.detail ? json_string(od.detail) : json_null(),
+		    "office", jpki_office_name(o), "next_open", json_date(next));
 		jpki_office_free(o);
 		return print_json(&c, doc);
 	}
@@ -112,36 +117,38 @@ int cmd_office(int argc, char **argv)
 }
 
 static const char reservable_usage[] =
-	"usage: jpki reservable --config FILE --expires D [--now DATETIME] [--json]\n"
-	"\n"
-	"Prints \"FIRST LAST\", the first and last visit days that can be booked\n"
-	"now for renewing a certificate that expires on D (seed 004): booking opens\n"
-	"on the first day of the renewal window; a visit can be booked until 17:00\n"
-	"of the day before; the latest visit is 40 days ahead, moved back to the\n"
-	"last open day; only open days count. The office file may change the\n"
-	"deadline and the horizon. There is no cap at the expiry: after it a new\n"
-	"certificate can still be issued (free) while the card is valid, so visits\n"
-	"stay bookable.\n"
-	"\n"
-	"  --now DATETIME   ISO 8601 with offset, e.g. 2026-02-21T10:00:00+09:00\n"
-	"                   (default: $JPKI_NOW, else the clock)\n"
-	"  --json           {\"first\":\"2026-02-24\",\"last\":\"2026-04-02\",\n"
-	"                    \"window_first\":\"2026-02-21\",\"window_last\":\"2026-05-20\"}\n"
-	"\n"
-	"Before the window opens: exit 1, \"booking opens on YYYY-MM-DD\".\n";
+    "usage: jpki reservable --config FILE --expires D [--now DATETIME] [--json]\n"
+    "\n"
+    "Prints \"FIRST LAST\", the first and last visit days that can be booked\n"
+    "now for renewing a certificate that expires on D (seed 004): booking opens\n"
+    "on the first day of the renewal window; a visit can be booked until 17:00\n"
+    "of the day before; the latest visit is 40 days ahead, moved back to the\n"
+    "last open day; only open days count. The office file may change the\n"
+    "deadline and the horizon. There is no cap at the expiry: after it a new\n"
+    "certificate can still be issued (free) while the card is valid, so visits\n"
+    "stay bookable.\n"
+    "\n"
+    "  --now DATETIME   ISO 8601 with offset, e.g. 2026-02-21T10:00:00+09:00\n"
+    "                   (default: $JPKI_NOW, else the clock)\n"
+    "  --json           {\"first\":\"2026-02-24\",\"last\":\"2026-04-02\",\n"
+    "                    "
+    "\"window_first\":\"2026-02-21\",\"window_last\":\"2026-05-20\"}\n"
+    "\n"
+    "Before the window opens: exit 1, \"booking opens on YYYY-MM-DD\".\n";
 
 int cmd_reservable(int argc, char **argv)
 {
 	bool json = false;
-	const struct cmd_ctx c = {.name = "reservable", .usage = reservable_usage, .json = &json};
+	const struct cmd_ctx c = {
+	    .name = "reservable", .usage = reservable_usage, .json = &json};
 	const char *config = NULL, *now_s = NULL;
 	jpki_day expires = JPKI_DAY_NONE, wfirst, wlast;
 	int64_t now;
 	struct opt opts[] = {
-		{"config", OPT_STRING, &config, true, false},
-		{"expires", OPT_DATE, &expires, true, false},
-		{"now", OPT_STRING, &now_s, false, false},
-		{"json", OPT_FLAG, &json, false, false},
+	    {"config", OPT_STRING, &config, true, false},
+	    {"expires", OPT_DATE, &expires, true, false},
+	    {"now", OPT_STRING, &now_s, false, false},
+	    {"json", OPT_FLAG, &json, false, false},
 	};
 	size_t npos;
 	int rc = args_parse(&c, argc, argv, opts, 4, NULL, 0, &npos);
@@ -155,8 +162,10 @@ int cmd_reservable(int argc, char **argv)
 		return rc;
 	}
 	if (jpki_renewal_window(expires, &wfirst, &wlast) != JPKI_OK)
-		return fail(&c, EXIT_USAGE, "--expires: the renewal window would start "
-			    "before %d-01-01", JPKI_YEAR_MIN);
+		return fail(&c, EXIT_USAGE,
+			    "--expires: the renewal window would start "
+			    "before %d-01-01",
+			    JPKI_YEAR_MIN);
 	struct jpki_office *o = NULL;
 	if ((rc = load_office(&c, config, &o)) >= 0)
 		return rc;
@@ -166,12 +175,11 @@ int cmd_reservable(int argc, char **argv)
 	if (e != JPKI_OK && e != JPKI_ERR_REFUSED && e != JPKI_ERR_NOTFOUND)
 		return fail(&c, exit_for(e), "%s", eb.msg);
 	if (json) {
-		json_t *doc = json_pack("{s:b,s:o,s:o,s:o,s:o,s:o}", "bookable",
-					e == JPKI_OK, "first", json_date(r.first),
-					"last", json_date(r.last), "opens_on",
-					json_date(r.opens_on), "window_first",
-					json_date(wfirst), "window_last",
-					json_date(wlast));
+		json_t *doc =
+		    json_pack("{s:b,s:o,s:o,s:o,s:o,s:o}", "bookable", e == JPKI_OK,
+			      "first", json_date(r.first), "last", json_date(r.last),
+			      "opens_on", json_date(r.opens_on), "window_first",
+			      json_date(wfirst), "window_last", json_date(wlast));
 		rc = print_json(&c, doc);
 		if (rc == EXIT_OK && e != JPKI_OK)
 			return say(&c, EXIT_REFUSED, "%s", eb.msg);

@@ -9,16 +9,16 @@
 #include "banned.h"
 
 static const char pin_usage[] =
-	"usage: jpki pin-check --kind sign|auth|juki|text [--json] < pin\n"
-	"\n"
-	"Checks the format of the PIN on the first line of stdin (never pass a PIN\n"
-	"on the command line). sign: 6-16 of A-Z and 0-9 with at least one of each,\n"
-	"upper-cased first (abc123 is ABC123); auth, juki, text: exactly 4 digits.\n"
-	"Exit 0 when valid; exit 1 with the reason on stderr otherwise. The PIN is\n"
-	"never printed, nor is any stray argument (it may be a PIN).\n"
-	"\n"
-	"  --json   {\"valid\":false,\"reason\":\"too_short\",\"message\":\"...\",\n"
-	"            \"message_ja\":\"...\"} on stdout (exit status and stderr as above)\n";
+    "usage: jpki pin-check --kind sign|auth|juki|text [--json] < pin\n"
+    "\n"
+    "Checks the format of the PIN on the first line of stdin (never pass a PIN\n"
+    "on the command line). sign: 6-16 of A-Z and 0-9 with at least one of each,\n"
+    "upper-cased first (abc123 is ABC123); auth, juki, text: exactly 4 digits.\n"
+    "Exit 0 when valid; exit 1 with the reason on stderr otherwise. The PIN is\n"
+    "never printed, nor is any stray argument (it may be a PIN).\n"
+    "\n"
+    "  --json   {\"valid\":false,\"reason\":\"too_short\",\"message\":\"...\",\n"
+    "            \"message_ja\":\"...\"} on stdout (exit status and stderr as above)\n";
 
 /* Longest line we look at; anything longer is reported as too long. */
 #define PIN_LINE_MAX 64
@@ -52,12 +52,14 @@ static ssize_t read_first_line(char *buf, size_t cap, int *too_long)
 int cmd_pin_check(int argc, char **argv)
 {
 	bool json = false;
-	const struct cmd_ctx c = {.name = "pin-check", .usage = pin_usage, .json = &json,
-				    .secret_args = true};
+	const struct cmd_ctx c = {.name = "pin-check",
+				  .usage = pin_usage,
+				  .json = &json,
+				  .secret_args = true};
 	const char *kind = NULL;
 	struct opt opts[] = {
-		{"kind", OPT_STRING, &kind, true, false},
-		{"json", OPT_FLAG, &json, false, false},
+	    {"kind", OPT_STRING, &kind, true, false},
+	    {"json", OPT_FLAG, &json, false, false},
 	};
 	size_t npos;
 	int rc = args_parse(&c, argc, argv, opts, 2, NULL, 0, &npos);
@@ -90,13 +92,12 @@ int cmd_pin_check(int argc, char **argv)
 
 	rc = p == JPKI_PIN_OK ? EXIT_OK : EXIT_REFUSED;
 	if (json) {
-		json_t *o = json_pack("{s:b,s:o,s:s,s:s}", "valid", p == JPKI_PIN_OK,
-				      "reason",
-				      p == JPKI_PIN_OK
-					      ? json_null()
-					      : json_string(jpki_pin_problem_token(p)),
-				      "message", jpki_pin_problem_en(k, p),
-				      "message_ja", jpki_pin_problem_ja(k, p));
+		json_t *o =
+		    json_pack("{s:b,s:o,s:s,s:s}", "valid", p == JPKI_PIN_OK, "reason",
+			      p == JPKI_PIN_OK ? json_null()
+					       : json_string(jpki_pin_problem_token(p)),
+			      "message", jpki_pin_problem_en(k, p), "message_ja",
+			      jpki_pin_problem_ja(k, p));
 		int jr = print_json(&c, o);
 		if (jr != EXIT_OK)
 			return jr;

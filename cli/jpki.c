@@ -13,28 +13,30 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
-	{"holidays", cmd_holidays, "national holidays of a year"},
-	{"cert-expiry", cmd_cert_expiry, "expiry of a signing or auth certificate"},
-	{"card-expiry", cmd_card_expiry, "expiry of a My Number card"},
-	{"renewal-window", cmd_renewal_window, "first and last day to renew"},
-	{"age", cmd_age, "legal age on a day"},
-	{"wareki", cmd_wareki, "a date in the Japanese era calendar"},
-	{"pin-check", cmd_pin_check, "check a PIN's format (PIN on stdin)"},
-	{"office", cmd_office, "is an office open on a day, and when"},
-	{"reservable", cmd_reservable, "first and last day a visit can be booked"},
-	{"bring", cmd_bring, "what to bring to the counter"},
+    {"holidays", cmd_holidays, "national holidays of a year"},
+    {"cert-expiry", cmd_cert_expiry, "expiry of a signing or auth certificate"},
+    {"card-expiry", cmd_card_expiry, "expiry of a My Number card"},
+    {"renewal-window", cmd_renewal_window, "first and last day to renew"},
+    {"age", cmd_age, "legal age on a day"},
+    {"wareki", cmd_wareki, "a date in the Japanese era calendar"},
+    {"pin-check", cmd_pin_check, "check a PIN's format (PIN on stdin)"},
+    {"office", cmd_office, "is an office open on a day, and when"},
+    {"reservable", cmd_reservable, "first and last day a visit can be booked"},
+    {"bring", cmd_bring, "what to bring to the counter"},
 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: jpki <command> [options]   (jpki <command> --help for more)\n\n"
-	      "commands:\n", f);
+	      "commands:\n",
+	      f);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nDates are YYYY-MM-DD (JST). Every command takes --help and --json.\n"
-	      "jpki --version prints the version. JPKI_NOW pins the clock.\n"
-	      "Exit status: 0 ok, 1 refused by a rule, 2 bad input, 3 internal error.\n",
-	      f);
+	fputs(
+	    "\nDates are YYYY-MM-DD (JST). Every command takes --help and --json.\n"
+	    "jpki --version prints the version. JPKI_NOW pins the clock.\n"
+	    "Exit status: 0 ok, 1 refused by a rule, 2 bad input, 3 internal error.\n",
+	    f);
 }
 
 int main(int argc, char **argv)

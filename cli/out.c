@@ -57,8 +57,8 @@ int read_file(const struct cmd_ctx *c, const char *path, size_t max, char **buf,
 	size_t n = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(c, errno == ENOENT ? EXIT_USAGE : EXIT_INTERNAL,
-			    "%s: %s", path, strerror(errno));
+		return fail(c, errno == ENOENT ? EXIT_USAGE : EXIT_INTERNAL, "%s: %s",
+			    path, strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		rc = fail(c, EXIT_USAGE, "%s: not a regular file", path);

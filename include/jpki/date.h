@@ -30,8 +30,8 @@ typedef int32_t jpki_day;
 
 #define JPKI_YEAR_MIN 1868
 #define JPKI_YEAR_MAX 2199
-#define JPKI_DAY_MIN (-37255) /* 1868-01-01 */
-#define JPKI_DAY_MAX 84005    /* 2199-12-31 */
+#define JPKI_DAY_MIN  (-37255) /* 1868-01-01 */
+#define JPKI_DAY_MAX  84005    /* 2199-12-31 */
 
 /* Length of "YYYY-MM-DD" plus the terminating NUL. */
 #define JPKI_DATE_BUFSZ 11

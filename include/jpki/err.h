@@ -16,11 +16,12 @@ extern "C" {
 
 typedef enum jpki_err {
 	JPKI_OK = 0,
-	JPKI_ERR_INVALID = 1,  /* malformed input: unparseable, impossible */
-	JPKI_ERR_RANGE = 2,    /* well-formed but outside the supported range */
-	JPKI_ERR_REFUSED = 3,  /* a rule says no (not yet open, not eligible) */
+	JPKI_ERR_INVALID = 1, /* malformed input: unparseable, impossible */
+	JPKI_ERR_RANGE = 2,   /* well-formed but outside the supported range */
+	JPKI_ERR_REFUSED = 3, /* a rule says no (not yet open, not eligible) */
 	JPKI_ERR_NOMEM = 4,
-	JPKI_ERR_CONFIG = 5,   /* a configuration file does not parse or is inconsistent */
+	JPKI_ERR_CONFIG =
+	    5, /* a configuration file does not parse or is inconsistent */
 	JPKI_ERR_NOTFOUND = 6, /* nothing matches (no open day in the horizon) */
 	JPKI_ERR_IO = 7,
 	JPKI_ERR_INTERNAL = 8,
@@ -36,7 +37,7 @@ struct jpki_errbuf {
 
 /* Formats a detail into eb (if non-NULL), truncating safely; returns e. */
 jpki_err jpki_errf(struct jpki_errbuf *eb, jpki_err e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #ifdef __cplusplus
 }

@@ -24,10 +24,10 @@ extern "C" {
 #define JPKI_HOLIDAYS_MAX 32
 
 enum jpki_holiday_kind {
-	JPKI_HOLIDAY_NATIONAL = 0,   /* 国民の祝日 (and days the law treats as one) */
+	JPKI_HOLIDAY_NATIONAL = 0, /* 国民の祝日 (and days the law treats as one) */
 	JPKI_HOLIDAY_SUBSTITUTE = 1, /* 振替休日 (law art. 3(2), from 1973-04-12) */
-	JPKI_HOLIDAY_CITIZENS = 2,   /* 国民の休日 (law art. 3(3), from 1985-12-27) */
-	JPKI_HOLIDAY_SPECIAL = 3,    /* a 休日 by a special law (1959, 1989, 1990, 1993) */
+	JPKI_HOLIDAY_CITIZENS = 2, /* 国民の休日 (law art. 3(3), from 1985-12-27) */
+	JPKI_HOLIDAY_SPECIAL = 3, /* a 休日 by a special law (1959, 1989, 1990, 1993) */
 };
 
 struct jpki_holiday {

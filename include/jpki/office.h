@@ -78,17 +78,16 @@ jpki_err jpki_office_day(const struct jpki_office *o, jpki_day d,
 
 /* The first open day on or after `from`, searching at most `limit` days.
  * JPKI_ERR_NOTFOUND when there is none. */
-jpki_err jpki_office_next_open(const struct jpki_office *o, jpki_day from,
-			       int limit, jpki_day *out);
+jpki_err jpki_office_next_open(const struct jpki_office *o, jpki_day from, int limit,
+			       jpki_day *out);
 /* The last open day on or before `from`, searching at most `limit` days. */
-jpki_err jpki_office_prev_open(const struct jpki_office *o, jpki_day from,
-			       int limit, jpki_day *out);
+jpki_err jpki_office_prev_open(const struct jpki_office *o, jpki_day from, int limit,
+			       jpki_day *out);
 
 /* The open days in [from, to]: writes at most cap of them to out (which
  * may be NULL when cap is 0) and stores the total count in *count. */
-jpki_err jpki_office_open_days(const struct jpki_office *o, jpki_day from,
-			       jpki_day to, jpki_day *out, size_t cap,
-			       size_t *count);
+jpki_err jpki_office_open_days(const struct jpki_office *o, jpki_day from, jpki_day to,
+			       jpki_day *out, size_t cap, size_t *count);
 
 /* ---- reservations (DOMAIN §7, seed 004) ----
  * Booking opens on the first day of the renewal window; a visit on day D
@@ -104,16 +103,15 @@ void jpki_office_booking_rules(const struct jpki_office *o,
 			       struct jpki_booking_rules *out);
 
 struct jpki_reservable {
-	jpki_day first;    /* first bookable visit day */
-	jpki_day last;     /* last bookable visit day */
+	jpki_day first;	   /* first bookable visit day */
+	jpki_day last;	   /* last bookable visit day */
 	jpki_day opens_on; /* set when refused: the first booking day */
 };
 
 /* JPKI_ERR_REFUSED before the window opens (opens_on set), JPKI_ERR_NOTFOUND
  * when no open day lies between the earliest and latest visit days. */
-jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires,
-			 int64_t now, struct jpki_reservable *out,
-			 struct jpki_errbuf *eb);
+jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires, int64_t now,
+			 struct jpki_reservable *out, struct jpki_errbuf *eb);
 
 #ifdef __cplusplus
 }

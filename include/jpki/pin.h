@@ -30,9 +30,9 @@ enum jpki_pin_problem {
 	JPKI_PIN_EMPTY,
 	JPKI_PIN_TOO_SHORT,
 	JPKI_PIN_TOO_LONG,
-	JPKI_PIN_BAD_CHAR,   /* a character outside the allowed set */
-	JPKI_PIN_NO_LETTER,  /* signing PIN without a letter */
-	JPKI_PIN_NO_DIGIT,   /* signing PIN without a digit */
+	JPKI_PIN_BAD_CHAR,  /* a character outside the allowed set */
+	JPKI_PIN_NO_LETTER, /* signing PIN without a letter */
+	JPKI_PIN_NO_DIGIT,  /* signing PIN without a digit */
 };
 
 #define JPKI_PIN_MAX_LEN 16
@@ -41,8 +41,7 @@ enum jpki_pin_problem {
  * client software does ("abc123" is "ABC123"); the normalized PIN is
  * written to `normalized` (JPKI_PIN_MAX_LEN + 1 bytes) when it is valid,
  * and the buffer is zeroed otherwise. Returns the first problem found. */
-enum jpki_pin_problem jpki_pin_check(enum jpki_pin_kind k, const char *pin,
-				     size_t len,
+enum jpki_pin_problem jpki_pin_check(enum jpki_pin_kind k, const char *pin, size_t len,
 				     char normalized[static JPKI_PIN_MAX_LEN + 1]);
 
 /* A snake_case token ("too_short"), an English line and a Japanese line for

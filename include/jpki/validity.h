@@ -89,8 +89,8 @@ struct jpki_cert_validity {
 	jpki_day expires;
 	enum jpki_limit limited_by;
 	int nth_birthday; /* 5, or 6 when renewed inside the window */
-	bool in_window;   /* issued inside the renewing certificate's window */
-	bool renewing;    /* a renewing expiry was given */
+	bool in_window;	  /* issued inside the renewing certificate's window */
+	bool renewing;	  /* a renewing expiry was given */
 	enum jpki_window_state window; /* of the renewing certificate on issue day */
 };
 
@@ -108,9 +108,9 @@ jpki_err jpki_cert_expiry(const struct jpki_cert_request *r,
 struct jpki_card_validity {
 	jpki_day expires;
 	enum jpki_limit limited_by; /* BIRTHDAY or STAY */
-	int nth_birthday;           /* 10 (adult at application) or 5 */
-	int age_at_application;     /* legal age on the application day */
-	int adult_age;              /* 18, or 20 for applications before 2022-04-01 */
+	int nth_birthday;	    /* 10 (adult at application) or 5 */
+	int age_at_application;	    /* legal age on the application day */
+	int adult_age;		    /* 18, or 20 for applications before 2022-04-01 */
 };
 
 /* The 10th birthday after issuance when the holder's legal age on the day
@@ -131,9 +131,10 @@ enum jpki_ineligible {
 };
 
 struct jpki_eligibility {
-	enum jpki_ineligible sign;  /* JPKI_ELIGIBLE when a signing cert may be issued */
-	bool auth;                  /* always true: the auth certificate is available */
-	bool auth_by_representative; /* under 15 or ward: the legal representative applies */
+	enum jpki_ineligible sign; /* JPKI_ELIGIBLE when a signing cert may be issued */
+	bool auth;		   /* always true: the auth certificate is available */
+	bool auth_by_representative; /* under 15 or ward: the legal representative
+					applies */
 	int legal_age;
 };
 
@@ -141,8 +142,8 @@ struct jpki_eligibility {
  * gets a signing certificate only when present at the counter with the
  * guardian [decision: seed 001 says "原則発行不可", seed 004 renews one with
  * the ward present]. */
-void jpki_eligibility(jpki_day birth, jpki_day on, bool adult_ward,
-		      bool ward_present, struct jpki_eligibility *out);
+void jpki_eligibility(jpki_day birth, jpki_day on, bool adult_ward, bool ward_present,
+		      struct jpki_eligibility *out);
 const char *jpki_ineligible_reason(enum jpki_ineligible r); /* English */
 
 #ifdef __cplusplus

@@ -13,6 +13,9 @@
 #include "jpki/bring.h"
 #include "banned.h"
 
+/* Japanese data tables, laid out by hand: clang-format 14 measures UTF-8
+ * in bytes and would pad them out of shape. */
+/* clang-format off */
 #define SAB (JPKI_ID_S | JPKI_ID_A | JPKI_ID_B)
 #define SABC (JPKI_ID_S | JPKI_ID_A | JPKI_ID_B | JPKI_ID_C)
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -263,11 +266,14 @@ static const struct jpki_bring_list lists[4][5] = {
 	},
 };
 
+/* clang-format on */
+
 jpki_err jpki_bring(enum jpki_procedure p, enum jpki_applicant a,
 		    const struct jpki_bring_list **out, struct jpki_errbuf *eb)
 {
 	if ((unsigned)p >= N(lists) || (unsigned)a >= N(lists[0]))
-		return jpki_errf(eb, JPKI_ERR_INVALID, "unknown procedure or applicant");
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "unknown procedure or applicant");
 	const struct jpki_bring_list *l = &lists[p][a];
 	if (l->items == NULL)
 		return jpki_errf(eb, JPKI_ERR_REFUSED,
@@ -281,7 +287,7 @@ jpki_err jpki_bring(enum jpki_procedure p, enum jpki_applicant a,
 
 static const char *const proc_names[] = {"renew", "issue", "pin-reset", "revoke"};
 static const char *const applicant_names[] = {
-	"self", "proxy-with-form", "proxy-without-form", "guardian", "legal-rep"};
+    "self", "proxy-with-form", "proxy-without-form", "guardian", "legal-rep"};
 
 jpki_err jpki_procedure_parse(const char *s, enum jpki_procedure *out)
 {

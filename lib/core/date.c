@@ -43,9 +43,9 @@ jpki_day jpki_day_from_ymd_unchecked(int y, int m, int d)
 {
 	y -= m <= 2;
 	int era = floordiv(y, 400);
-	int yoe = y - era * 400;                               /* [0, 399] */
+	int yoe = y - era * 400;				  /* [0, 399] */
 	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;        /* [0, 146096] */
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;	  /* [0, 146096] */
 	return era * 146097 + doe - 719468;
 }
 
@@ -115,8 +115,8 @@ jpki_err jpki_date_parse(const char *s, jpki_day *out, struct jpki_errbuf *eb)
 				 s ? s : "");
 	jpki_err e = parse_ymd10(s, out);
 	if (e == JPKI_ERR_RANGE)
-		return jpki_errf(eb, e, "%s: out of range (%d-01-01 to %d-12-31)",
-				 s, JPKI_YEAR_MIN, JPKI_YEAR_MAX);
+		return jpki_errf(eb, e, "%s: out of range (%d-01-01 to %d-12-31)", s,
+				 JPKI_YEAR_MIN, JPKI_YEAR_MAX);
 	if (e != JPKI_OK)
 		return jpki_errf(eb, e, "'%s': no such day", s);
 	return JPKI_OK;
@@ -194,11 +194,9 @@ struct era {
 /* Newest first. Start days: 改元の詔書/元号を改める政令 of each era; 明治
  * is used from the Gregorian calendar's adoption on 1873-01-01 (明治6年). */
 static const struct era eras[] = {
-	{2019, 5, 1, 2018, "令和"},
-	{1989, 1, 8, 1988, "平成"},
-	{1926, 12, 25, 1925, "昭和"},
-	{1912, 7, 30, 1911, "大正"},
-	{1873, 1, 1, 1867, "明治"},
+    {2019, 5, 1, 2018, "令和"},	  {1989, 1, 8, 1988, "平成"},
+    {1926, 12, 25, 1925, "昭和"}, {1912, 7, 30, 1911, "大正"},
+    {1873, 1, 1, 1867, "明治"},
 };
 
 jpki_err jpki_wareki(jpki_day d, char *buf, size_t bufsz, const char **era_out,
@@ -244,8 +242,7 @@ jpki_err jpki_instant_parse(const char *s, int64_t *unix_seconds,
 	jpki_day day = 0;
 	int hh, mm, ss, off = 0;
 
-	if ((len != 20 && len != 25) || s[10] != 'T' || s[13] != ':' ||
-	    s[16] != ':')
+	if ((len != 20 && len != 25) || s[10] != 'T' || s[13] != ':' || s[16] != ':')
 		goto bad;
 	jpki_err de = parse_ymd10(s, &day);
 	if (de == JPKI_ERR_INVALID)
@@ -266,8 +263,8 @@ jpki_err jpki_instant_parse(const char *s, int64_t *unix_seconds,
 		off = (oh * 60 + om) * 60 * (s[19] == '-' ? -1 : 1);
 	}
 	if (de == JPKI_ERR_RANGE)
-		return jpki_errf(eb, JPKI_ERR_RANGE, "%s: out of range (%d to %d)",
-				 s, JPKI_YEAR_MIN, JPKI_YEAR_MAX);
+		return jpki_errf(eb, JPKI_ERR_RANGE, "%s: out of range (%d to %d)", s,
+				 JPKI_YEAR_MIN, JPKI_YEAR_MAX);
 	*unix_seconds = (int64_t)day * 86400 + hh * 3600 + mm * 60 + ss - off;
 	return JPKI_OK;
 bad:

@@ -5,8 +5,8 @@
 int jpki_fee_yen(enum jpki_fee_case c)
 {
 	switch (c) {
-	case JPKI_FEE_CERT_RENEWAL:      /* seed 002 Q1 */
-	case JPKI_FEE_CERT_FIRST_ISSUE:  /* seed 001: 初回無料; seed 004 after expiry */
+	case JPKI_FEE_CERT_RENEWAL:	/* seed 002 Q1 */
+	case JPKI_FEE_CERT_FIRST_ISSUE: /* seed 001: 初回無料; seed 004 after expiry */
 	case JPKI_FEE_CARD_RENEWAL_RETURNED: /* seed 002 Q7 */
 		return 0;
 	case JPKI_FEE_CERT_REISSUE_NEW_CARD: /* seed 001 */

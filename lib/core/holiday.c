@@ -145,12 +145,12 @@ static const struct {
 	const char *name;
 	enum jpki_holiday_kind kind;
 } one_off[] = {
-	{1959, 4, 10, "結婚の儀", JPKI_HOLIDAY_SPECIAL},
-	{1989, 2, 24, "大喪の礼", JPKI_HOLIDAY_SPECIAL},
-	{1990, 11, 12, "即位礼正殿の儀", JPKI_HOLIDAY_SPECIAL},
-	{1993, 6, 9, "結婚の儀", JPKI_HOLIDAY_SPECIAL},
-	{2019, 5, 1, "休日（祝日扱い）", JPKI_HOLIDAY_NATIONAL},
-	{2019, 10, 22, "休日（祝日扱い）", JPKI_HOLIDAY_NATIONAL},
+    {1959, 4, 10, "結婚の儀", JPKI_HOLIDAY_SPECIAL},
+    {1989, 2, 24, "大喪の礼", JPKI_HOLIDAY_SPECIAL},
+    {1990, 11, 12, "即位礼正殿の儀", JPKI_HOLIDAY_SPECIAL},
+    {1993, 6, 9, "結婚の儀", JPKI_HOLIDAY_SPECIAL},
+    {2019, 5, 1, "休日（祝日扱い）", JPKI_HOLIDAY_NATIONAL},
+    {2019, 10, 22, "休日（祝日扱い）", JPKI_HOLIDAY_NATIONAL},
 };
 
 static void sort_by_day(struct jpki_holiday *h, size_t n)
@@ -220,8 +220,7 @@ static void citizens_days(struct acc *a, int y)
 	}
 }
 
-jpki_err jpki_holidays_in_year(int y,
-			       struct jpki_holiday out[static JPKI_HOLIDAYS_MAX],
+jpki_err jpki_holidays_in_year(int y, struct jpki_holiday out[static JPKI_HOLIDAYS_MAX],
 			       size_t *n)
 {
 	if (y < JPKI_HOLIDAY_YEAR_MIN || y > JPKI_HOLIDAY_YEAR_MAX)

@@ -18,22 +18,22 @@
 
 #define NAME_MAX_BYTES 160
 #define NOTE_MAX_BYTES 160
-#define RULES_MAX 16
-#define DATED_MAX 4096
+#define RULES_MAX      16
+#define DATED_MAX      4096
 /* inih reads lines into a 200-byte buffer; longer lines would be split. */
 #define LINE_MAX_BYTES 199
 
 struct nth_rule {
-	uint8_t wd; /* 0 = Sunday */
-	uint8_t n;  /* 1..5 */
-	int8_t offset; /* days after the nth weekday, -6..6 */
+	uint8_t wd;		 /* 0 = Sunday */
+	uint8_t n;		 /* 1..5 */
+	int8_t offset;		 /* days after the nth weekday, -6..6 */
 	struct jpki_hours hours; /* for an hours override */
 };
 
 struct dated {
 	jpki_day day;
 	struct jpki_hours hours; /* openings */
-	char *note;              /* closures, may be NULL */
+	char *note;		 /* closures, may be NULL */
 };
 
 struct dated_list {
@@ -45,8 +45,8 @@ struct jpki_office {
 	char name[NAME_MAX_BYTES + 1];
 	bool main;
 	struct jpki_hours week[7];
-	uint8_t week_set;   /* bit wd: the day was given */
-	uint8_t weeks[7];   /* bit n-1: the nth such day opens; 0x1f: all */
+	uint8_t week_set; /* bit wd: the day was given */
+	uint8_t weeks[7]; /* bit n-1: the nth such day opens; 0x1f: all */
 	uint8_t weeks_set;
 	struct nth_rule over[RULES_MAX];
 	size_t n_over;
@@ -164,8 +164,8 @@ static bool parse_nth(const char *s, struct nth_rule *r, bool allow_offset)
 	r->n = (uint8_t)(s[4] - '0');
 	if (s[5] == '\0')
 		return true;
-	if (!allow_offset || (s[5] != '+' && s[5] != '-') || s[6] < '0' ||
-	    s[6] > '6' || s[7] != '\0')
+	if (!allow_offset || (s[5] != '+' && s[5] != '-') || s[6] < '0' || s[6] > '6' ||
+	    s[7] != '\0')
 		return false;
 	r->offset = (int8_t)((s[6] - '0') * (s[5] == '-' ? -1 : 1));
 	return true;
@@ -279,7 +279,7 @@ struct parse_ctx {
 /* Records the first error only; inih reports the line number of the first
  * failing line, which is the one this message describes. */
 __attribute__((format(printf, 2, 3))) static int fail(struct parse_ctx *c,
-							const char *fmt, ...)
+						      const char *fmt, ...)
 {
 	if (!c->failed && c->eb) {
 		va_list ap;
@@ -306,7 +306,8 @@ static int on_office(struct parse_ctx *c, const char *key, const char *val)
 	if (strcmp(key, "name") == 0) {
 		if (!once(o, SEEN_NAME))
 			return fail(c, "[%s] %s given twice", "office", key);
-		if (strlen(val) == 0 || strlen(val) > NAME_MAX_BYTES || !utf8_valid(val))
+		if (strlen(val) == 0 || strlen(val) > NAME_MAX_BYTES ||
+		    !utf8_valid(val))
 			return fail(c, "[%s] %s: empty, too long or not UTF-8",
 				    "office", key);
 		memcpy(o->name, val, strlen(val) + 1);
@@ -326,7 +327,8 @@ static int on_office(struct parse_ctx *c, const char *key, const char *val)
 	}
 	if (strcmp(key, "source") == 0) {
 		if (!once(o, SEEN_SOURCE) || !utf8_valid(val))
-			return fail(c, "[%s] %s given twice or not UTF-8", "office", key);
+			return fail(c, "[%s] %s given twice or not UTF-8", "office",
+				    key);
 		return 1; /* documentation only */
 	}
 	return fail(c, "[%s] unknown key '%s'", "office", key);
@@ -364,7 +366,8 @@ static int on_hours(struct parse_ctx *c, const char *key, const char *val)
 		if (o->weeks_set & (1u << wd))
 			return fail(c, "[hours] %s given twice", key);
 		if (!parse_weeks(val, &mask))
-			return fail(c, "[hours] %s: '%s' is not a list of 1-5", key, val);
+			return fail(c, "[hours] %s: '%s' is not a list of 1-5", key,
+				    val);
 		o->weeks[wd] = mask;
 		o->weeks_set |= (uint8_t)(1u << wd);
 		return 1;
@@ -395,8 +398,10 @@ static int on_rules(struct parse_ctx *c, const char *key, const char *val)
 		else if (strcmp(val, "open-on-weekend") == 0)
 			o->holiday_open_on_weekend = true;
 		else
-			return fail(c, "[rules] holidays: '%s' is not closed or "
-				       "open-on-weekend", val);
+			return fail(c,
+				    "[rules] holidays: '%s' is not closed or "
+				    "open-on-weekend",
+				    val);
 		return 1;
 	}
 	if (strcmp(key, "year-end") == 0) {
@@ -430,8 +435,10 @@ static int on_rules(struct parse_ctx *c, const char *key, const char *val)
 				*--end = '\0';
 			if (o->n_maint == RULES_MAX ||
 			    !parse_nth(t, &o->maint[o->n_maint], true))
-				return fail(c, "[rules] maintenance: '%s' is not "
-					       "WDY#N[+D]", t);
+				return fail(c,
+					    "[rules] maintenance: '%s' is not "
+					    "WDY#N[+D]",
+					    t);
 			o->n_maint++;
 		}
 		return 1;
@@ -451,7 +458,8 @@ static int on_rules(struct parse_ctx *c, const char *key, const char *val)
 		if (len >= 1 && len <= 3)
 			n = jpkii_digits(val, (int)len);
 		if (!once(o, SEEN_HORIZON) || n < 1 || n > 366)
-			return fail(c, "[rules] %s: '%s' is not 1-366 days or given twice",
+			return fail(c,
+				    "[rules] %s: '%s' is not 1-366 days or given twice",
 				    key, val);
 		o->horizon_days = n;
 		return 1;
@@ -459,8 +467,7 @@ static int on_rules(struct parse_ctx *c, const char *key, const char *val)
 	return fail(c, "[rules] unknown key '%s'", key);
 }
 
-static int on_dated(struct parse_ctx *c, bool opening, const char *key,
-		    const char *val)
+static int on_dated(struct parse_ctx *c, bool opening, const char *key, const char *val)
 {
 	struct dated d = {0};
 	const char *sect = opening ? "openings" : "closures";
@@ -489,8 +496,7 @@ static int on_dated(struct parse_ctx *c, bool opening, const char *key,
 	return 1;
 }
 
-static int handler(void *user, const char *section, const char *key,
-		   const char *val)
+static int handler(void *user, const char *section, const char *key, const char *val)
 {
 	struct parse_ctx *c = user;
 	if (c->failed)
@@ -549,8 +555,7 @@ static bool known_section(const char *line, size_t len)
  * would also take indented lines as continuations of the previous value
  * and "key: value"; refusing those here means every error inih could
  * report comes from our handler, so its line number is the right one. */
-static jpki_err check_line(const char *l, size_t n, size_t line,
-			   struct jpki_errbuf *eb)
+static jpki_err check_line(const char *l, size_t n, size_t line, struct jpki_errbuf *eb)
 {
 	if (n == 0 || *l == ';' || *l == '#')
 		return JPKI_OK;
@@ -559,8 +564,10 @@ static jpki_err check_line(const char *l, size_t n, size_t line,
 			l++, n--;
 		if (n == 0)
 			return JPKI_OK;
-		return jpki_errf(eb, JPKI_ERR_CONFIG, "line %zu: starts with a blank "
-				 "(continuation lines are not allowed)", line);
+		return jpki_errf(eb, JPKI_ERR_CONFIG,
+				 "line %zu: starts with a blank "
+				 "(continuation lines are not allowed)",
+				 line);
 	}
 	if (*l == '[') {
 		if (known_section(l, n))
@@ -587,14 +594,16 @@ static jpki_err prescan(const char *text, size_t len, struct jpki_errbuf *eb)
 		const char *l = text + start;
 		size_t n = end - start;
 		if (memchr(l, '\0', n) != NULL)
-			return jpki_errf(eb, JPKI_ERR_CONFIG, "line %zu: NUL byte", line);
+			return jpki_errf(eb, JPKI_ERR_CONFIG, "line %zu: NUL byte",
+					 line);
 		if (n > LINE_MAX_BYTES)
 			return jpki_errf(eb, JPKI_ERR_CONFIG,
 					 "line %zu: longer than %d bytes", line,
 					 LINE_MAX_BYTES);
 		if (line == 1 && n >= 3 && memcmp(l, "\xef\xbb\xbf", 3) == 0)
 			l += 3, n -= 3; /* a UTF-8 byte order mark */
-		while (n > 0 && (l[n - 1] == '\r' || l[n - 1] == ' ' || l[n - 1] == '\t'))
+		while (n > 0 &&
+		       (l[n - 1] == '\r' || l[n - 1] == ' ' || l[n - 1] == '\t'))
 			n--;
 		jpki_err e = check_line(l, n, line, eb);
 		if (e != JPKI_OK)
@@ -625,7 +634,7 @@ jpki_err jpki_office_parse(const char *text, size_t len, struct jpki_office **ou
 	copy[len] = '\0';
 	o->main = true;
 	o->deadline_minute = 17 * 60; /* seed 004: 来庁希望日前日の午後5時まで */
-	o->horizon_days = 40;         /* seed 004: 40日後まで */
+	o->horizon_days = 40;	      /* seed 004: 40日後まで */
 	for (int i = 0; i < 7; i++)
 		o->weeks[i] = 0x1f;
 
@@ -640,8 +649,10 @@ jpki_err jpki_office_parse(const char *text, size_t len, struct jpki_office **ou
 		if (c.failed)
 			jpki_errf(eb, rc, "line %d: %s", line, local.msg);
 		else
-			jpki_errf(eb, rc, "line %d: not a section, key = value "
-					  "or comment", line);
+			jpki_errf(eb, rc,
+				  "line %d: not a section, key = value "
+				  "or comment",
+				  line);
 		goto out;
 	}
 	if (!(o->seen & SEEN_NAME)) {
@@ -803,21 +814,20 @@ static jpki_err scan_open(const struct jpki_office *o, jpki_day from, int step,
 	return JPKI_ERR_NOTFOUND;
 }
 
-jpki_err jpki_office_next_open(const struct jpki_office *o, jpki_day from,
-			       int limit, jpki_day *out)
+jpki_err jpki_office_next_open(const struct jpki_office *o, jpki_day from, int limit,
+			       jpki_day *out)
 {
 	return scan_open(o, from, +1, limit, out);
 }
 
-jpki_err jpki_office_prev_open(const struct jpki_office *o, jpki_day from,
-			       int limit, jpki_day *out)
+jpki_err jpki_office_prev_open(const struct jpki_office *o, jpki_day from, int limit,
+			       jpki_day *out)
 {
 	return scan_open(o, from, -1, limit, out);
 }
 
-jpki_err jpki_office_open_days(const struct jpki_office *o, jpki_day from,
-			       jpki_day to, jpki_day *out, size_t cap,
-			       size_t *count)
+jpki_err jpki_office_open_days(const struct jpki_office *o, jpki_day from, jpki_day to,
+			       jpki_day *out, size_t cap, size_t *count)
 {
 	struct jpki_office_day od;
 	size_t n = 0;

@@ -53,8 +53,7 @@ static enum jpki_pin_problem check_digits4(const char *pin, size_t len, char *ou
 	return JPKI_PIN_OK;
 }
 
-enum jpki_pin_problem jpki_pin_check(enum jpki_pin_kind k, const char *pin,
-				     size_t len,
+enum jpki_pin_problem jpki_pin_check(enum jpki_pin_kind k, const char *pin, size_t len,
 				     char normalized[static JPKI_PIN_MAX_LEN + 1])
 {
 	enum jpki_pin_problem p;
@@ -128,18 +127,23 @@ const char *jpki_pin_problem_ja(enum jpki_pin_kind k, enum jpki_pin_problem p)
 	case JPKI_PIN_EMPTY:
 		return "暗証番号が入力されていません";
 	case JPKI_PIN_TOO_SHORT:
-		return sign ? "桁数が足りません。署名用電子証明書の暗証番号は英数字6桁以上16桁以下です"
+		return sign ? "桁数が足りません。署名用電子証明書の暗証番号は英数字6桁"
+			      "以上16桁以下です"
 			    : "桁数が足りません。暗証番号は数字4桁です";
 	case JPKI_PIN_TOO_LONG:
-		return sign ? "桁数が多すぎます。署名用電子証明書の暗証番号は英数字6桁以上16桁以下です"
+		return sign ? "桁数が多すぎます。署名用電子証明書の暗証番号は英数字6桁"
+			      "以上16桁以下です"
 			    : "桁数が多すぎます。暗証番号は数字4桁です";
 	case JPKI_PIN_BAD_CHAR:
-		return sign ? "使用できない文字が含まれています。使えるのは英字（A～Z）と数字（0～9）だけです"
+		return sign ? "使用できない文字が含まれています。使えるのは英字（A～Z）"
+			      "と数字（0～9）だけです"
 			    : "数字以外の文字が含まれています。暗証番号は数字4桁です";
 	case JPKI_PIN_NO_LETTER:
-		return "英字が含まれていません。英字と数字を両方含めてください（英数字混合）";
+		return "英字が含まれていません。英字と数字を両方含めてください（英数字"
+		       "混合）";
 	case JPKI_PIN_NO_DIGIT:
-		return "数字が含まれていません。英字と数字を両方含めてください（英数字混合）";
+		return "数字が含まれていません。英字と数字を両方含めてください（英数字"
+		       "混合）";
 	default:
 		return "暗証番号を確認してください";
 	}

@@ -9,9 +9,8 @@
 #include "jpki/validity.h"
 #include "banned.h"
 
-jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires,
-			 int64_t now, struct jpki_reservable *out,
-			 struct jpki_errbuf *eb)
+jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires, int64_t now,
+			 struct jpki_reservable *out, struct jpki_errbuf *eb)
 {
 	struct jpki_booking_rules rules;
 	jpki_day wfirst, wlast;
@@ -21,8 +20,10 @@ jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires,
 	jpki_office_booking_rules(o, &rules);
 	out->first = out->last = out->opens_on = JPKI_DAY_NONE;
 	if ((e = jpki_renewal_window(expires, &wfirst, &wlast)) != JPKI_OK)
-		return jpki_errf(eb, e, "--expires: the renewal window would start "
-				 "before %d-01-01", JPKI_YEAR_MIN);
+		return jpki_errf(eb, e,
+				 "--expires: the renewal window would start "
+				 "before %d-01-01",
+				 JPKI_YEAR_MIN);
 
 	jpki_day today = jpki_jst_day(now);
 	if (!jpki_day_in_range(today))
@@ -46,12 +47,16 @@ jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires,
 	if (e == JPKI_ERR_NOTFOUND)
 		goto none;
 	if (e != JPKI_OK)
-		return jpki_errf(eb, e, "the office calendar is known only to %d-12-31 "
-				 "(national holidays)", JPKI_HOLIDAY_YEAR_MAX);
+		return jpki_errf(eb, e,
+				 "the office calendar is known only to %d-12-31 "
+				 "(national holidays)",
+				 JPKI_HOLIDAY_YEAR_MAX);
 	e = jpki_office_next_open(o, earliest, span, &out->first);
 	if (e != JPKI_OK)
-		return jpki_errf(eb, e, "the office calendar is known only to %d-12-31 "
-				 "(national holidays)", JPKI_HOLIDAY_YEAR_MAX);
+		return jpki_errf(eb, e,
+				 "the office calendar is known only to %d-12-31 "
+				 "(national holidays)",
+				 JPKI_HOLIDAY_YEAR_MAX);
 	return JPKI_OK;
 none:
 	return jpki_errf(eb, JPKI_ERR_NOTFOUND, "no open day between %s and %s",

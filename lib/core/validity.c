@@ -149,8 +149,7 @@ static bool given(jpki_day d)
 
 /* Lowers *best to cap when cap is earlier; ties keep the earlier limit. */
 static jpki_err apply_cap(struct jpki_cert_validity *v, jpki_day cap,
-			  enum jpki_limit why, jpki_day issued,
-			  struct jpki_errbuf *eb)
+			  enum jpki_limit why, jpki_day issued, struct jpki_errbuf *eb)
 {
 	char a[JPKI_DATE_BUFSZ], b[JPKI_DATE_BUFSZ];
 	if (!given(cap))
@@ -163,8 +162,7 @@ static jpki_err apply_cap(struct jpki_cert_validity *v, jpki_day cap,
 				 why == JPKI_LIMIT_CARD	  ? "card"
 				 : why == JPKI_LIMIT_AUTH ? "auth certificate"
 							  : "period of stay",
-				 jpki_date_format(cap, a),
-				 jpki_date_format(issued, b));
+				 jpki_date_format(cap, a), jpki_date_format(issued, b));
 	if (cap < v->expires) {
 		v->expires = cap;
 		v->limited_by = why;
@@ -195,8 +193,10 @@ jpki_err jpki_cert_expiry(const struct jpki_cert_request *r,
 		v.renewing = true;
 		e = jpki_window_state_on(r->renewing, r->issued, &v.window);
 		if (e != JPKI_OK)
-			return jpki_errf(eb, e, "--renewing: the renewal window would "
-				 "start before %d-01-01", JPKI_YEAR_MIN);
+			return jpki_errf(eb, e,
+					 "--renewing: the renewal window would "
+					 "start before %d-01-01",
+					 JPKI_YEAR_MIN);
 		if (v.window == JPKI_WINDOW_OPEN) {
 			v.in_window = true;
 			v.nth_birthday = 6;
@@ -245,8 +245,8 @@ jpki_err jpki_card_expiry(jpki_day birth, jpki_day applied, jpki_day issued,
 	v.adult_age = applied < jpki_day_from_ymd_unchecked(2022, 4, 1) ? 20 : 18;
 	v.age_at_application = jpki_legal_age(birth, applied);
 	v.nth_birthday = v.age_at_application >= v.adult_age ? 10 : 5;
-	jpki_err e = jpki_nth_birthday_after(birth, issued, v.nth_birthday, p,
-					     &v.expires);
+	jpki_err e =
+	    jpki_nth_birthday_after(birth, issued, v.nth_birthday, p, &v.expires);
 	if (e != JPKI_OK)
 		return jpki_errf(eb, e, "the expiry would fall after %d-12-31",
 				 JPKI_YEAR_MAX);
@@ -271,8 +271,8 @@ jpki_err jpki_card_expiry(jpki_day birth, jpki_day applied, jpki_day issued,
 
 /* ---- eligibility ---- */
 
-void jpki_eligibility(jpki_day birth, jpki_day on, bool adult_ward,
-		      bool ward_present, struct jpki_eligibility *out)
+void jpki_eligibility(jpki_day birth, jpki_day on, bool adult_ward, bool ward_present,
+		      struct jpki_eligibility *out)
 {
 	memset(out, 0, sizeof *out);
 	out->legal_age = jpki_legal_age(birth, on);

@@ -61,7 +61,7 @@ static void test_renew_proxies(void **state)
 {
 	(void)state;
 	const struct jpki_bring_list *l =
-		get(JPKI_PROC_RENEW, JPKI_APPLICANT_PROXY_WITH_FORM);
+	    get(JPKI_PROC_RENEW, JPKI_APPLICANT_PROXY_WITH_FORM);
 	/* Seeds 000, 002, 003: the holder's card, the sealed form, the
 	 * proxy's photo ID of class S, A or B; main office only (seed 002). */
 	assert_non_null(find(l, "申請者本人のマイナンバーカード", 1));
@@ -105,7 +105,8 @@ static void test_guardian_and_legal_rep(void **state)
 	for (int p = JPKI_PROC_RENEW; p <= JPKI_PROC_REVOKE; p++) {
 		l = get((enum jpki_procedure)p, JPKI_APPLICANT_LEGAL_REP);
 		assert_non_null(find(l, "戸籍謄本", 1));
-		const struct jpki_bring_item *id = find(l, "法定代理人の本人確認書類", 1);
+		const struct jpki_bring_item *id =
+		    find(l, "法定代理人の本人確認書類", 1);
 		assert_non_null(id);
 		assert_int_equal(id->id_classes, JPKI_ID_S | JPKI_ID_A | JPKI_ID_B);
 	}
@@ -133,14 +134,14 @@ static void test_issue_pin_reset_revoke(void **state)
 	assert_true(has_note(l, "再び有効になることはありません"));
 	const struct jpki_bring_list *none = NULL;
 	struct jpki_errbuf eb = {{0}};
-	assert_int_equal(jpki_bring(JPKI_PROC_REVOKE, JPKI_APPLICANT_PROXY_WITH_FORM,
-				    &none, &eb),
-			 JPKI_ERR_REFUSED);
+	assert_int_equal(
+	    jpki_bring(JPKI_PROC_REVOKE, JPKI_APPLICANT_PROXY_WITH_FORM, &none, &eb),
+	    JPKI_ERR_REFUSED);
 	assert_null(none);
 	assert_non_null(strstr(eb.msg, "in person"));
-	assert_int_equal(jpki_bring(JPKI_PROC_REVOKE,
-				    JPKI_APPLICANT_PROXY_WITHOUT_FORM, &none, &eb),
-			 JPKI_ERR_REFUSED);
+	assert_int_equal(
+	    jpki_bring(JPKI_PROC_REVOKE, JPKI_APPLICANT_PROXY_WITHOUT_FORM, &none, &eb),
+	    JPKI_ERR_REFUSED);
 }
 
 static void test_every_list_is_well_formed(void **state)
@@ -149,8 +150,8 @@ static void test_every_list_is_well_formed(void **state)
 	for (int p = 0; p < 4; p++) {
 		for (int a = 0; a < 5; a++) {
 			const struct jpki_bring_list *l = NULL;
-			if (jpki_bring((enum jpki_procedure)p, (enum jpki_applicant)a, &l,
-				       NULL) != JPKI_OK)
+			if (jpki_bring((enum jpki_procedure)p, (enum jpki_applicant)a,
+				       &l, NULL) != JPKI_OK)
 				continue;
 			assert_true(l->n_items >= 1);
 			/* Only the holder in person may use a branch (seed 002). */
@@ -158,7 +159,8 @@ static void test_every_list_is_well_formed(void **state)
 			int max_visit = 0;
 			for (size_t i = 0; i < l->n_items; i++) {
 				assert_true(strlen(l->items[i].text) > 0);
-				assert_true(l->items[i].visit >= 1 && l->items[i].visit <= 2);
+				assert_true(l->items[i].visit >= 1 &&
+					    l->items[i].visit <= 2);
 				if (l->items[i].visit > max_visit)
 					max_visit = l->items[i].visit;
 				/* Class D (temporary papers) is never enough. */
@@ -176,9 +178,8 @@ static void test_names(void **state)
 {
 	(void)state;
 	static const char *const procs[] = {"renew", "issue", "pin-reset", "revoke"};
-	static const char *const apps[] = {"self", "proxy-with-form",
-					   "proxy-without-form", "guardian",
-					   "legal-rep"};
+	static const char *const apps[] = {
+	    "self", "proxy-with-form", "proxy-without-form", "guardian", "legal-rep"};
 	for (int i = 0; i < 4; i++) {
 		enum jpki_procedure p;
 		assert_int_equal(jpki_procedure_parse(procs[i], &p), JPKI_OK);
@@ -193,19 +194,21 @@ static void test_names(void **state)
 	}
 	enum jpki_procedure p;
 	enum jpki_applicant a;
-	static const char *const bad[] = {"", "Renew", "renew ", "reissue", "pin_reset"};
+	static const char *const bad[] = {"", "Renew", "renew ", "reissue",
+					  "pin_reset"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(jpki_procedure_parse(bad[i], &p), JPKI_ERR_INVALID);
 		assert_int_equal(jpki_applicant_parse(bad[i], &a), JPKI_ERR_INVALID);
 	}
 	const struct jpki_bring_list *l;
-	assert_int_equal(jpki_bring((enum jpki_procedure)9, JPKI_APPLICANT_SELF, &l, NULL),
-			 JPKI_ERR_INVALID);
+	assert_int_equal(
+	    jpki_bring((enum jpki_procedure)9, JPKI_APPLICANT_SELF, &l, NULL),
+	    JPKI_ERR_INVALID);
 
 	char buf[16];
-	assert_string_equal(jpki_id_classes_format(JPKI_ID_S | JPKI_ID_A | JPKI_ID_B,
-						   buf, sizeof buf),
-			    "S・A・B");
+	assert_string_equal(
+	    jpki_id_classes_format(JPKI_ID_S | JPKI_ID_A | JPKI_ID_B, buf, sizeof buf),
+	    "S・A・B");
 	assert_string_equal(jpki_id_classes_format(JPKI_ID_C, buf, sizeof buf), "C");
 	assert_string_equal(jpki_id_classes_format(0, buf, sizeof buf), "");
 	/* Too small: truncated at a whole class, still terminated. */
@@ -215,12 +218,12 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_renew_self),
-		cmocka_unit_test(test_renew_proxies),
-		cmocka_unit_test(test_guardian_and_legal_rep),
-		cmocka_unit_test(test_issue_pin_reset_revoke),
-		cmocka_unit_test(test_every_list_is_well_formed),
-		cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_renew_self),
+	    cmocka_unit_test(test_renew_proxies),
+	    cmocka_unit_test(test_guardian_and_legal_rep),
+	    cmocka_unit_test(test_issue_pin_reset_revoke),
+	    cmocka_unit_test(test_every_list_is_well_formed),
+	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
