@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jpki/holiday.h"
 #include "jpki/office.h"
 #include "jpki/validity.h"
 #include "banned.h"
@@ -73,9 +74,9 @@ int cmd_office(int argc, char **argv)
 		char buf[JPKI_DATE_BUFSZ];
 		jpki_office_free(o);
 		return fail(&c, exit_for(e),
-			    "%s: outside the calendar's range "
-			    "(holidays are known to 2099)",
-			    jpki_date_format(d, buf));
+			    "%s: the office calendar is known only to %d-12-31 "
+			    "(national holidays)",
+			    jpki_date_format(d, buf), JPKI_HOLIDAY_YEAR_MAX);
 	}
 	char a[6], b[6];
 	if (json) {
@@ -130,11 +131,13 @@ static const char reservable_usage[] =
     "\n"
     "  --now DATETIME   ISO 8601 with offset, e.g. 2026-02-21T10:00:00+09:00\n"
     "                   (default: $JPKI_NOW, else the clock)\n"
-    "  --json           {\"first\":\"2026-02-24\",\"last\":\"2026-04-02\",\n"
-    "                    "
-    "\"window_first\":\"2026-02-21\",\"window_last\":\"2026-05-20\"}\n"
+    "  --json           {\"bookable\":true,\"first\":\"2026-02-24\",\n"
+    "                    \"last\":\"2026-04-02\",\"opens_on\":null,\n"
+    "                    \"window_first\":\"2026-02-21\",\"window_last\":\"2026-05-20\"}\n"
     "\n"
-    "Before the window opens: exit 1, \"booking opens on YYYY-MM-DD\".\n";
+    "Exit 1 before the window opens (\"booking opens on YYYY-MM-DD\"; with\n"
+    "--json bookable is false and opens_on set), or when no day between the\n"
+    "earliest and the latest visit day is open (\"no open day between ...\").\n";
 
 int cmd_reservable(int argc, char **argv)
 {

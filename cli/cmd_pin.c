@@ -71,8 +71,8 @@ int cmd_pin_check(int argc, char **argv)
 		if (strcmp(kind, kinds[i]) == 0)
 			k = i;
 	if (k < 0)
-		return fail(&c, EXIT_USAGE,
-			    "--kind: '%.20s' is not sign, auth, juki or text", kind);
+		return fail(&c, EXIT_USAGE, "--kind: not sign, auth, juki or text "
+			    "(value not shown: it may be a secret)");
 
 	char line[PIN_LINE_MAX + 1] = {0};
 	char norm[JPKI_PIN_MAX_LEN + 1];

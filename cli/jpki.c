@@ -34,6 +34,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
 	fputs(
 	    "\nDates are YYYY-MM-DD (JST). Every command takes --help and --json.\n"
+	    "With --json a refusal (exit 1) also prints {\"error\":\"refused\",...}.\n"
 	    "jpki --version prints the version. JPKI_NOW pins the clock.\n"
 	    "Exit status: 0 ok, 1 refused by a rule, 2 bad input, 3 internal error.\n",
 	    f);

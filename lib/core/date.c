@@ -115,7 +115,7 @@ jpki_err jpki_date_parse(const char *s, jpki_day *out, struct jpki_errbuf *eb)
 				 s ? s : "");
 	jpki_err e = parse_ymd10(s, out);
 	if (e == JPKI_ERR_RANGE)
-		return jpki_errf(eb, e, "%s: out of range (%d-01-01 to %d-12-31)", s,
+		return jpki_errf(eb, e, "'%s': out of range (%d-01-01 to %d-12-31)", s,
 				 JPKI_YEAR_MIN, JPKI_YEAR_MAX);
 	if (e != JPKI_OK)
 		return jpki_errf(eb, e, "'%s': no such day", s);
@@ -244,9 +244,9 @@ jpki_err jpki_instant_parse(const char *s, int64_t *unix_seconds,
 
 	if ((len != 20 && len != 25) || s[10] != 'T' || s[13] != ':' || s[16] != ':')
 		goto bad;
-	jpki_err de = parse_ymd10(s, &day);
-	if (de == JPKI_ERR_INVALID)
+	if (!ymd10_shape(s))
 		goto bad;
+	jpki_err de = parse_ymd10(s, &day);
 	hh = jpkii_digits(s + 11, 2);
 	mm = jpkii_digits(s + 14, 2);
 	ss = jpkii_digits(s + 17, 2);
@@ -263,8 +263,10 @@ jpki_err jpki_instant_parse(const char *s, int64_t *unix_seconds,
 		off = (oh * 60 + om) * 60 * (s[19] == '-' ? -1 : 1);
 	}
 	if (de == JPKI_ERR_RANGE)
-		return jpki_errf(eb, JPKI_ERR_RANGE, "%s: out of range (%d to %d)", s,
+		return jpki_errf(eb, de, "'%s': out of range (%d-01-01 to %d-12-31)", s,
 				 JPKI_YEAR_MIN, JPKI_YEAR_MAX);
+	if (de != JPKI_OK)
+		return jpki_errf(eb, de, "'%.10s': no such day", s);
 	*unix_seconds = (int64_t)day * 86400 + hh * 3600 + mm * 60 + ss - off;
 	return JPKI_OK;
 bad:

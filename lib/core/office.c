@@ -562,8 +562,8 @@ static jpki_err check_line(const char *l, size_t n, size_t line, struct jpki_err
 	if (*l == ' ' || *l == '\t') {
 		while (n > 0 && (*l == ' ' || *l == '\t'))
 			l++, n--;
-		if (n == 0)
-			return JPKI_OK;
+		if (n == 0 || *l == ';' || *l == '#')
+			return JPKI_OK; /* blank, or an indented comment */
 		return jpki_errf(eb, JPKI_ERR_CONFIG,
 				 "line %zu: starts with a blank "
 				 "(continuation lines are not allowed)",
@@ -616,6 +616,17 @@ static jpki_err prescan(const char *text, size_t len, struct jpki_errbuf *eb)
 	return JPKI_OK;
 }
 
+static bool ever_opens(const struct jpki_office *o)
+{
+	for (int wd = 0; wd < 7; wd++)
+		if (o->week[wd].n > 0)
+			return true;
+	for (size_t i = 0; i < o->n_over; i++)
+		if (o->over[i].hours.n > 0)
+			return true;
+	return o->openings.n > 0;
+}
+
 jpki_err jpki_office_parse(const char *text, size_t len, struct jpki_office **out,
 			   struct jpki_errbuf *eb)
 {
@@ -665,6 +676,10 @@ jpki_err jpki_office_parse(const char *text, size_t len, struct jpki_office **ou
 				  wd_names[wd]);
 			goto out;
 		}
+	}
+	if (!ever_opens(o)) {
+		jpki_errf(eb, rc, "the office never opens: give [hours] or [openings]");
+		goto out;
 	}
 	/* qsort's base must not be NULL, even for zero elements. */
 	if (o->closures.n > 0)

@@ -27,7 +27,9 @@ jpki_err jpki_reservable(const struct jpki_office *o, jpki_day expires, int64_t 
 
 	jpki_day today = jpki_jst_day(now);
 	if (!jpki_day_in_range(today))
-		return jpki_errf(eb, JPKI_ERR_RANGE, "now is out of range");
+		return jpki_errf(eb, JPKI_ERR_RANGE,
+				 "now (%s JST) is out of range (%d-01-01 to %d-12-31)",
+				 jpki_date_format(today, a), JPKI_YEAR_MIN, JPKI_YEAR_MAX);
 	if (today < wfirst) {
 		out->opens_on = wfirst;
 		return jpki_errf(eb, JPKI_ERR_REFUSED, "booking opens on %s",

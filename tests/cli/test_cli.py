@@ -261,6 +261,9 @@ doc = json.loads(r.stdout.decode() or "null")
 if r.returncode != 0 or doc.get("valid") is not True or doc.get("reason") is not None:
     failures.append(f"pin-check --json valid: {r.returncode} {doc}")
 case(["pin-check", "--kind", "bank"], 2, err="not sign, auth, juki or text")
+r = case(["pin-check", "--kind", "5678"], 2, err="not shown")
+if b"5678" in r.stderr:
+    failures.append("pin-check echoed its --kind value")
 # A PIN typed on the command line is refused without being echoed.
 for stray in (["4321"], ["-4321"], ["--4321"]):
     r = case(["pin-check", "--kind", "auth"] + stray, 2, err="not shown")
@@ -315,6 +318,10 @@ case(["reservable", "--config", YOKO, "--expires", "2026-05-20", "--now",
       "2026-02-21T10:00:00"], 2, err="--now")
 case(["reservable", "--config", YOKO, "--expires", "2026-05-20"], 2, err="JPKI_NOW",
      env={"JPKI_NOW": "yesterday"})
+case(["reservable", "--config", YOKO, "--expires", "2026-05-20", "--now",
+      "2026-02-30T10:00:00+09:00"], 2, err="'2026-02-30': no such day")
+case(["reservable", "--config", YOKO, "--expires", "2026-05-20", "--now",
+      "2199-12-31T23:00:00Z"], 2, err="now (2200-01-01 JST) is out of range")
 
 # ---- bring ----
 r = case(["bring", "--procedure", "renew", "--applicant", "self"], 0)

@@ -266,6 +266,14 @@ static void test_closures_and_lunch(void **state)
 	assert_false(jpki_office_is_main(o));
 	jpki_office_free(o);
 
+	/* Indented comments and blank lines are fine; an opening alone is
+	 * enough for an office that opens. */
+	o = parse_text("  ; an indented comment\n[office]\nname = x\n"
+		       "[openings]\n2026-03-08 = 09:00-12:00\n");
+	render(o, "2026-03-08", got, sizeof got);
+	assert_string_equal(got, "open 09:00-12:00");
+	jpki_office_free(o);
+
 	o = parse_text("[office]\nname = x\n[closures]\n2026-03-04 = 臨時閉庁\n"
 		       "[hours]\nweekdays = 09:00-17:00\n");
 	render(o, "2026-03-04", got, sizeof got);
@@ -288,7 +296,9 @@ static void test_parse_errors(void **state)
 	     "line 5: 'key' outside a section"},
 	    {"[office]\nname = x\n[bogus]\nk = v\n", "line 3: unknown section [bogus]"},
 	    {"[office]\nname = x\n[Hours]\n", "line 3: unknown section [Hours]"},
-	    {"[office]\nname = x\n  [hours]\n", "line 3: starts with a blank"},
+	    {"[office]\nname = x\n", "the office never opens"},
+		{"[office]\nname = x\n[hours]\nweekdays = closed\n", "the office never opens"},
+		{"[office]\nname = x\n  [hours]\n", "line 3: starts with a blank"},
 	    {"[office]\nname = x\n[hours]\nmon = 09:00-17:00\n  tue = 09:00-17:00\n",
 	     "line 5: starts with a blank"},
 	    {"a\nb\nc\nkey = v\n", "line 1: not a section"},
