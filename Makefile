@@ -5,6 +5,7 @@
 #   make clean   remove build trees
 
 JOBS ?= 2
+MAKEFLAGS += --no-print-directory
 CMAKE ?= cmake
 
 .PHONY: run check bench clean deps build
