@@ -52,10 +52,12 @@ int exit_for(jpki_err e)
 		return EXIT_OK;
 	case JPKI_ERR_REFUSED:
 	case JPKI_ERR_NOTFOUND:
+	case JPKI_ERR_CONFLICT:
 		return EXIT_REFUSED;
 	case JPKI_ERR_INVALID:
 	case JPKI_ERR_RANGE:
 	case JPKI_ERR_CONFIG:
+	case JPKI_ERR_PASSPHRASE:
 		return EXIT_USAGE;
 	default:
 		return EXIT_INTERNAL;

@@ -78,6 +78,28 @@ int cli_now(const struct cmd_ctx *c, int64_t *out);
 int read_file(const struct cmd_ctx *c, const char *path, size_t max, char **buf,
 	      size_t *len);
 
+/* Options given before the command: jpki [--store URL] [--keys DIR] CMD. */
+struct cli_globals {
+	const char *store; /* --store, else $JPKI_STORE, else ./var/jpki.db */
+	const char *keys;  /* --keys, else $JPKI_KEYS, else <store>.keys */
+};
+extern struct cli_globals cli_globals;
+
+struct jpki_store;
+
+/* Opens the store named by the globals. With create, a missing SQLite file
+ * (and a missing ./var for the default) is created; without, a missing file
+ * is an error ("no store at ..."). keys_dir receives the keys directory.
+ * Returns -1 on success or an exit code after printing why. */
+int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
+		   char *keys_dir, size_t keys_len);
+
+/* Writes n bytes to path atomically (temp file, fsync, rename), or to
+ * stdout when path is NULL (refusing a terminal for binary data). Returns
+ * -1 on success or an exit code after printing why. */
+int cli_write_out(const struct cmd_ctx *c, const char *path, const void *data,
+		  size_t n, bool binary);
+
 /* One entry per command (cli/cmd_*.c). */
 int cmd_holidays(int argc, char **argv);
 int cmd_age(int argc, char **argv);
@@ -89,5 +111,7 @@ int cmd_pin_check(int argc, char **argv);
 int cmd_office(int argc, char **argv);
 int cmd_reservable(int argc, char **argv);
 int cmd_bring(int argc, char **argv);
+int cmd_ca(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

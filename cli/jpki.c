@@ -6,6 +6,8 @@
 #include "cli.h"
 #include "banned.h"
 
+struct cli_globals cli_globals;
+
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -23,11 +25,14 @@ static const struct cmd commands[] = {
     {"office", cmd_office, "is an office open on a day, and when"},
     {"reservable", cmd_reservable, "first and last day a visit can be booked"},
     {"bring", cmd_bring, "what to bring to the counter"},
+    {"ca", cmd_ca, "the certification authorities: init, issue, revoke, CRL, OCSP"},
+    {"audit", cmd_audit, "check the hash chain of the audit log"},
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: jpki <command> [options]   (jpki <command> --help for more)\n\n"
+	fputs("usage: jpki [--store URL] [--keys DIR] <command> [options]\n"
+	      "       (jpki <command> --help for more)\n\n"
 	      "commands:\n",
 	      f);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -36,12 +41,51 @@ static void usage(FILE *f)
 	    "\nDates are YYYY-MM-DD (JST). Every command takes --help and --json.\n"
 	    "With --json a refusal (exit 1) also prints {\"error\":\"refused\",...}.\n"
 	    "jpki --version prints the version. JPKI_NOW pins the clock.\n"
+	    "--store (or JPKI_STORE, default ./var/jpki.db) and --keys (JPKI_KEYS,\n"
+	    "default <store>.keys) name the store and the CA keys directory.\n"
 	    "Exit status: 0 ok, 1 refused by a rule, 2 bad input, 3 internal error.\n",
 	    f);
 }
 
+/* Takes the global options off the front of argv: "--store URL",
+ * "--store=URL", "--keys DIR", "--keys=DIR". Returns how many argv entries
+ * they used, or -1 after printing an error. */
+static int globals(int argc, char **argv)
+{
+	int i = 1;
+	while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+		const char **dest = NULL;
+		const char *a = argv[i], *v = NULL;
+		if (strncmp(a, "--store", 7) == 0 && (a[7] == '\0' || a[7] == '='))
+			dest = &cli_globals.store, v = a[7] ? a + 8 : NULL;
+		else if (strncmp(a, "--keys", 6) == 0 && (a[6] == '\0' || a[6] == '='))
+			dest = &cli_globals.keys, v = a[6] ? a + 7 : NULL;
+		else
+			break;
+		if (v == NULL) {
+			if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
+				fprintf(stderr, "jpki: %s needs a value\n", a);
+				return -1;
+			}
+			v = argv[++i];
+		}
+		if (*dest != NULL || v[0] == '\0') {
+			fprintf(stderr, "jpki: %.8s given twice or empty\n", a);
+			return -1;
+		}
+		*dest = v;
+		i++;
+	}
+	return i - 1;
+}
+
 int main(int argc, char **argv)
 {
+	int used = globals(argc, argv);
+	if (used < 0)
+		return EXIT_USAGE;
+	argc -= used;
+	argv += used;
 	if (argc < 2) {
 		fputs("jpki: a command is required (see jpki --help)\n", stderr);
 		return EXIT_USAGE;

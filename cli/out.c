@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jpki/store.h"
 #include "banned.h"
 
 int print_json(const struct cmd_ctx *c, json_t *doc)
@@ -91,4 +92,78 @@ out:
 	free(b);
 	close(fd);
 	return rc;
+}
+
+int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
+		   char *keys_dir, size_t keys_len)
+{
+	struct jpki_errbuf eb = {{0}};
+	const char *url = cli_globals.store;
+	if (url == NULL && (url = getenv("JPKI_STORE")) != NULL && url[0] == '\0')
+		url = NULL;
+	bool deflt = url == NULL;
+	if (deflt)
+		url = JPKI_STORE_DEFAULT;
+	const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+	bool server = strstr(url, "://") != NULL;
+	if (!server) {
+		if (!create && access(path, F_OK) != 0)
+			return fail(c, EXIT_USAGE, "no store at %s (run jpki ca init, or "
+				    "give --store)", path);
+		if (create && deflt && mkdir("./var", 0700) != 0 && errno != EEXIST)
+			return fail(c, EXIT_INTERNAL, "./var: %s", strerror(errno));
+	}
+	const char *keys = cli_globals.keys;
+	if (keys == NULL && (keys = getenv("JPKI_KEYS")) != NULL && keys[0] == '\0')
+		keys = NULL;
+	int w;
+	if (keys != NULL)
+		w = snprintf(keys_dir, keys_len, "%s", keys);
+	else if (!server)
+		w = snprintf(keys_dir, keys_len, "%s.keys", path);
+	else
+		return fail(c, EXIT_USAGE, "--keys (or JPKI_KEYS) is required with a "
+			    "server store");
+	if (w < 0 || (size_t)w >= keys_len)
+		return fail(c, EXIT_USAGE, "the keys directory path is too long");
+	jpki_err e = jpki_store_open(url, s, &eb);
+	if (e != JPKI_OK)
+		return fail(c, exit_for(e), "%s", eb.msg);
+	return -1;
+}
+
+int cli_write_out(const struct cmd_ctx *c, const char *path, const void *data,
+		  size_t n, bool binary)
+{
+	if (path == NULL) {
+		if (binary && isatty(STDOUT_FILENO))
+			return fail(c, EXIT_USAGE, "refusing to write DER to a terminal "
+				    "(use --out FILE or a pipe)");
+		if (fwrite(data, 1, n, stdout) != n || fflush(stdout) != 0)
+			return fail(c, EXIT_INTERNAL, "cannot write to stdout");
+		return -1;
+	}
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+	    (int)sizeof tmp)
+		return fail(c, EXIT_USAGE, "%s: path too long", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail(c, EXIT_INTERNAL, "%s: %s", tmp, strerror(errno));
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, (const char *)data + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	bool ok = off == n && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return fail(c, EXIT_INTERNAL, "%s: cannot write", path);
+	}
+	return -1;
 }

@@ -25,6 +25,10 @@ typedef enum jpki_err {
 	JPKI_ERR_NOTFOUND = 6, /* nothing matches (no open day in the horizon) */
 	JPKI_ERR_IO = 7,
 	JPKI_ERR_INTERNAL = 8,
+	JPKI_ERR_CONFLICT = 9,   /* already exists (a store uniqueness rule) */
+	JPKI_ERR_CRYPTO = 10,    /* a cryptographic operation failed */
+	JPKI_ERR_STORE = 11,     /* the database failed */
+	JPKI_ERR_PASSPHRASE = 12, /* a key could not be decrypted with the passphrase */
 } jpki_err;
 
 /* Static English text for a code; never NULL. */

@@ -26,6 +26,14 @@ const char *jpki_strerror(jpki_err e)
 		return "input/output error";
 	case JPKI_ERR_INTERNAL:
 		return "internal error";
+	case JPKI_ERR_CONFLICT:
+		return "already exists";
+	case JPKI_ERR_CRYPTO:
+		return "cryptographic failure";
+	case JPKI_ERR_STORE:
+		return "database failure";
+	case JPKI_ERR_PASSPHRASE:
+		return "wrong passphrase";
 	default:
 		return "unknown error";
 	}

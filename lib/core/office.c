@@ -13,6 +13,7 @@
 
 #include "jpki/holiday.h"
 #include "jpki/office.h"
+#include "jpki/utf8.h"
 #include "internal.h"
 #include "banned.h"
 
@@ -207,33 +208,7 @@ static bool parse_mmdd(const char *s, uint8_t *m, uint8_t *d)
 
 static bool utf8_valid(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned c = *p;
-		int n;
-		unsigned min;
-		if (c < 0x80) {
-			p++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3, min = 0x10000, c &= 0x07;
-		} else {
-			return false;
-		}
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			c = (c << 6) | (p[i] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
+	return jpki_utf8_chars(s, strlen(s)) >= 0;
 }
 
 static bool dated_push(struct dated_list *l, const struct dated *d)

@@ -1,0 +1,381 @@
+/* OCSP (RFC 6960) with the RFC 5019 lightweight profile.
+ *
+ * A request without a nonce for one certificate by SHA-1 CertID (what RFC
+ * 5019 clients send) is answered from the pre-signed response stored for
+ * that certificate while it is younger than half its validity; otherwise it
+ * is signed live, and a live answer for a known certificate is stored for
+ * the next request. A request with a nonce is always live (the nonce must
+ * be echoed). Revocation deletes the stored response, so a stored "good"
+ * never outlives it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+
+#include "pki_internal.h"
+#include "banned.h"
+
+#define MAX_SINGLE_REQUESTS 16
+
+static jpki_err status_response(int status, unsigned char **der, size_t *len)
+{
+	OCSP_RESPONSE *r = OCSP_response_create(status, NULL);
+	int n = r ? i2d_OCSP_RESPONSE(r, der) : -1;
+	OCSP_RESPONSE_free(r);
+	if (n <= 0)
+		return JPKI_ERR_CRYPTO;
+	*len = (size_t)n;
+	return JPKI_OK;
+}
+
+/* Which issuing CA a CertID names, by its hash algorithm, issuer name hash
+ * and key hash; -1 if neither. */
+static int issuer_of_id(struct jpki_ca *ca, OCSP_CERTID *id)
+{
+	ASN1_OBJECT *md_oid = NULL;
+	ASN1_INTEGER *serial = NULL;
+	if (!OCSP_id_get0_info(NULL, &md_oid, NULL, &serial, id))
+		return -1;
+	const EVP_MD *md = EVP_get_digestbyobj(md_oid);
+	if (md == NULL)
+		return -1;
+	for (int k = JPKI_PKI_SIGN; k <= JPKI_PKI_AUTH; k++) {
+		X509 *iss = ca->cert[jpkii_issuer_of((enum jpki_pki_kind)k)];
+		OCSP_CERTID *mine = OCSP_cert_id_new(md, X509_get_subject_name(iss),
+						     X509_get0_pubkey_bitstr(iss), serial);
+		int same = mine && OCSP_id_issuer_cmp(mine, id) == 0;
+		OCSP_CERTID_free(mine);
+		if (same)
+			return k;
+	}
+	return -1;
+}
+
+struct cert_status {
+	int status; /* V_OCSP_CERTSTATUS_* */
+	int64_t revoked_at;
+	int reason;
+	char serial[66];
+	bool known;
+};
+
+static jpki_err lookup_status(struct jpki_ca *ca, enum jpki_pki_kind kind,
+			      const ASN1_INTEGER *serial, struct cert_status *cs)
+{
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	memset(cs, 0, sizeof *cs);
+	cs->status = V_OCSP_CERTSTATUS_UNKNOWN;
+	if (ASN1_STRING_length(serial) > 32 || serial->type != V_ASN1_INTEGER ||
+	    jpkii_serial_hex(serial, cs->serial, sizeof cs->serial) != JPKI_OK)
+		return JPKI_OK; /* not one of ours: unknown */
+	jpki_err rc = jpki_stmt_prepare(
+	    ca->store,
+	    "SELECT r.revoked_at, r.reason FROM certificate c LEFT JOIN revocation r "
+	    "ON r.serial = c.serial WHERE c.serial = $1 AND c.kind = $2",
+	    &st);
+	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_text(st, 1, cs->serial)) &&
+	    !(rc = jpki_stmt_bind_text(st, 2, jpkii_kind_name(kind))))
+		rc = jpki_stmt_step(st, &row);
+	if (rc == JPKI_OK && row) {
+		cs->known = true;
+		if (jpki_stmt_is_null(st, 0)) {
+			cs->status = V_OCSP_CERTSTATUS_GOOD;
+		} else {
+			cs->status = V_OCSP_CERTSTATUS_REVOKED;
+			cs->revoked_at = jpki_stmt_int64(st, 0);
+			cs->reason = (int)jpki_stmt_int64(st, 1);
+		}
+	}
+	jpki_stmt_finalize(st);
+	return rc;
+}
+
+/* Signs a response for ids[0..n) (all of one issuing CA). */
+static jpki_err sign_live(struct jpki_ca *ca, enum jpki_pki_kind kind,
+			  OCSP_CERTID **ids, const struct cert_status *cs, int n,
+			  OCSP_REQUEST *nonce_from, int64_t now, unsigned char **der,
+			  size_t *len, struct jpki_errbuf *eb)
+{
+	struct jpki_signer *signer;
+	int resp = jpkii_responder_of(kind);
+	jpki_err rc = jpkii_ca_signer(ca, resp, &signer, eb);
+	if (rc != JPKI_OK)
+		return rc;
+	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+	OCSP_RESPONSE *r = NULL;
+	ASN1_TIME *this_upd = jpkii_asn1_time(now);
+	ASN1_TIME *next_upd = jpkii_asn1_time(now + (int64_t)ca->ocsp_days * 86400);
+	ASN1_TIME *rev = NULL;
+	rc = JPKI_ERR_CRYPTO;
+	if (!bs || !this_upd || !next_upd)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		ASN1_TIME_free(rev);
+		rev = NULL;
+		int reason = -1; /* OCSP_REVOKED_STATUS_NOSTATUS: no reason given */
+		if (cs[i].status == V_OCSP_CERTSTATUS_REVOKED) {
+			rev = jpkii_asn1_time(cs[i].revoked_at);
+			if (cs[i].reason != JPKI_REASON_UNSPECIFIED)
+				reason = cs[i].reason;
+		}
+		if (!OCSP_basic_add1_status(bs, ids[i], cs[i].status, reason, rev,
+					    this_upd, next_upd))
+			goto out;
+	}
+	if (nonce_from && OCSP_copy_nonce(bs, nonce_from) <= 0)
+		goto out;
+	if ((rc = signer->ops->sign_ocsp(signer, bs, ca->cert[resp])) != JPKI_OK)
+		goto out;
+	rc = JPKI_ERR_CRYPTO;
+	r = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+	int dn = r ? i2d_OCSP_RESPONSE(r, der) : -1;
+	if (dn > 0) {
+		*len = (size_t)dn;
+		rc = JPKI_OK;
+	}
+out:
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(r);
+	ASN1_TIME_free(this_upd);
+	ASN1_TIME_free(next_upd);
+	ASN1_TIME_free(rev);
+	return rc;
+}
+
+static jpki_err store_response(struct jpki_ca *ca, const char *serial, int64_t now,
+			       const unsigned char *der, size_t len)
+{
+	struct jpki_stmt *st = NULL;
+	bool row;
+	jpki_err rc = jpki_stmt_prepare(
+	    ca->store,
+	    "INSERT INTO ocsp_response (serial, produced_at, next_update, der) "
+	    "VALUES ($1, $2, $3, $4) ON CONFLICT (serial) DO UPDATE SET "
+	    "produced_at = excluded.produced_at, next_update = excluded.next_update, "
+	    "der = excluded.der",
+	    &st);
+	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_text(st, 1, serial)) &&
+	    !(rc = jpki_stmt_bind_int64(st, 2, now)) &&
+	    !(rc = jpki_stmt_bind_int64(st, 3, now + (int64_t)ca->ocsp_days * 86400)) &&
+	    !(rc = jpki_stmt_bind_blob(st, 4, der, len)))
+		rc = jpki_stmt_step(st, &row);
+	jpki_stmt_finalize(st);
+	return rc;
+}
+
+/* A stored response for serial of kind, if younger than half its validity. */
+static jpki_err cached(struct jpki_ca *ca, enum jpki_pki_kind kind, const char *serial,
+		       int64_t now, unsigned char **der, size_t *len)
+{
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	jpki_err rc = jpki_stmt_prepare(
+	    ca->store,
+	    "SELECT o.der FROM ocsp_response o JOIN certificate c ON c.serial = "
+	    "o.serial WHERE o.serial = $1 AND c.kind = $2 AND o.produced_at > $3 AND "
+	    "o.produced_at <= $4",
+	    &st);
+	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_text(st, 1, serial)) &&
+	    !(rc = jpki_stmt_bind_text(st, 2, jpkii_kind_name(kind))) &&
+	    !(rc = jpki_stmt_bind_int64(st, 3, now - (int64_t)ca->ocsp_days * 43200)) &&
+	    !(rc = jpki_stmt_bind_int64(st, 4, now)))
+		rc = jpki_stmt_step(st, &row);
+	if (rc == JPKI_OK && row) {
+		size_t n;
+		const void *p = jpki_stmt_blob(st, 0, &n);
+		if ((*der = OPENSSL_malloc(n)) == NULL) {
+			rc = JPKI_ERR_NOMEM;
+		} else {
+			memcpy(*der, p, n);
+			*len = n;
+		}
+	}
+	jpki_stmt_finalize(st);
+	return rc;
+}
+
+static bool is_sha1(OCSP_CERTID *id)
+{
+	ASN1_OBJECT *md = NULL;
+	return OCSP_id_get0_info(NULL, &md, NULL, NULL, id) &&
+	       OBJ_obj2nid(md) == NID_sha1;
+}
+
+jpki_err jpki_ca_ocsp(struct jpki_ca *ca, const unsigned char *req, size_t req_len,
+		      int64_t now, unsigned char **resp, size_t *resp_len,
+		      struct jpki_ocsp_stats *stats, struct jpki_errbuf *eb)
+{
+	const unsigned char *p = req;
+	OCSP_REQUEST *r = NULL;
+	OCSP_CERTID *ids[MAX_SINGLE_REQUESTS];
+	struct cert_status cs[MAX_SINGLE_REQUESTS];
+	jpki_err rc;
+	int kind = -1;
+	*resp = NULL;
+	memset(stats, 0, sizeof *stats);
+
+	/* RFC 6960 2.3: anything that does not parse as one OCSPRequest, with
+	 * nothing after it, is malformedRequest. */
+	if (req_len > 0 && req_len < (1u << 20))
+		r = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
+	int n = r ? OCSP_request_onereq_count(r) : 0;
+	if (r == NULL || p != req + req_len || n < 1 || n > MAX_SINGLE_REQUESTS) {
+		ERR_clear_error();
+		stats->status = OCSP_RESPONSE_STATUS_MALFORMEDREQUEST;
+		rc = status_response(stats->status, resp, resp_len);
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		ids[i] = OCSP_onereq_get0_id(OCSP_request_onereq_get0(r, i));
+		int k = issuer_of_id(ca, ids[i]);
+		if (k < 0 || (kind >= 0 && k != kind)) {
+			/* Not one of our issuing CAs (or a mix): RFC 6960 2.3. */
+			stats->status = OCSP_RESPONSE_STATUS_UNAUTHORIZED;
+			rc = status_response(stats->status, resp, resp_len);
+			goto out;
+		}
+		kind = k;
+	}
+	bool nonce = OCSP_REQUEST_get_ext_by_NID(r, NID_id_pkix_OCSP_Nonce, -1) >= 0;
+	for (int i = 0; i < n; i++) {
+		ASN1_INTEGER *serial = NULL;
+		OCSP_id_get0_info(NULL, NULL, NULL, &serial, ids[i]);
+		if ((rc = lookup_status(ca, (enum jpki_pki_kind)kind, serial, &cs[i])))
+			goto out_store;
+	}
+	bool cacheable = !nonce && n == 1 && is_sha1(ids[0]) && cs[0].known;
+	if (cacheable) {
+		if ((rc = cached(ca, (enum jpki_pki_kind)kind, cs[0].serial, now, resp,
+				 resp_len)))
+			goto out_store;
+		if (*resp) {
+			stats->cached = true;
+			goto out;
+		}
+	}
+	if ((rc = sign_live(ca, (enum jpki_pki_kind)kind, ids, cs, n, nonce ? r : NULL,
+			    now, resp, resp_len, eb)))
+		goto out;
+	if (cacheable) {
+		if ((rc = jpki_store_begin(ca->store)) ||
+		    (rc = store_response(ca, cs[0].serial, now, *resp, *resp_len)) ||
+		    (rc = jpki_store_commit(ca->store))) {
+			jpki_store_rollback(ca->store);
+			goto out_store;
+		}
+	}
+	rc = JPKI_OK;
+	goto out;
+out_store:
+	jpki_errf(eb, rc, "store: %s", jpki_store_errmsg(ca->store));
+	OPENSSL_free(*resp);
+	*resp = NULL;
+out:
+	OCSP_REQUEST_free(r);
+	return rc;
+}
+
+/* ---- refresh ---- */
+
+struct due {
+	char serial[66];
+	enum jpki_pki_kind kind;
+};
+
+static jpki_err list_due(struct jpki_ca *ca, int64_t now, struct due **out, size_t *n)
+{
+	struct jpki_stmt *st = NULL;
+	bool row;
+	size_t cap = 0;
+	*out = NULL;
+	*n = 0;
+	/* Unexpired certificates whose stored response is missing or has
+	 * lived half its validity. */
+	jpki_err rc = jpki_stmt_prepare(
+	    ca->store,
+	    "SELECT c.serial, c.kind FROM certificate c LEFT JOIN ocsp_response o ON "
+	    "o.serial = c.serial WHERE c.not_after > $1 AND (o.serial IS NULL OR "
+	    "o.produced_at <= $2)",
+	    &st);
+	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_int64(st, 1, now)))
+		rc = jpki_stmt_bind_int64(st, 2, now - (int64_t)ca->ocsp_days * 43200);
+	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct due *v = realloc(*out, cap * sizeof *v);
+			if (v == NULL) {
+				rc = JPKI_ERR_NOMEM;
+				break;
+			}
+			*out = v;
+		}
+		snprintf((*out)[*n].serial, sizeof(*out)[*n].serial, "%s",
+			 jpki_stmt_text(st, 0));
+		(*out)[*n].kind =
+		    strcmp(jpki_stmt_text(st, 1), "sign") == 0 ? JPKI_PKI_SIGN : JPKI_PKI_AUTH;
+		(*n)++;
+	}
+	jpki_stmt_finalize(st);
+	return rc;
+}
+
+static jpki_err refresh_one(struct jpki_ca *ca, const struct due *d, int64_t now,
+			    struct jpki_errbuf *eb)
+{
+	X509 *iss = ca->cert[jpkii_issuer_of(d->kind)];
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *serial = NULL;
+	OCSP_CERTID *id = NULL;
+	struct cert_status cs;
+	unsigned char *der = NULL;
+	size_t len;
+	jpki_err rc = JPKI_ERR_CRYPTO;
+	if (!BN_hex2bn(&bn, d->serial) || !(serial = BN_to_ASN1_INTEGER(bn, NULL)) ||
+	    !(id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(iss),
+				    X509_get0_pubkey_bitstr(iss), serial)))
+		goto out;
+	if ((rc = lookup_status(ca, d->kind, serial, &cs)) ||
+	    (rc = sign_live(ca, d->kind, &id, &cs, 1, NULL, now, &der, &len, eb)) ||
+	    (rc = store_response(ca, d->serial, now, der, len)))
+		goto out;
+out:
+	BN_free(bn);
+	ASN1_INTEGER_free(serial);
+	OCSP_CERTID_free(id);
+	OPENSSL_free(der);
+	return rc;
+}
+
+jpki_err jpki_ca_refresh_ocsp(struct jpki_ca *ca, int64_t now, size_t *count,
+			      struct jpki_errbuf *eb)
+{
+	struct due *due = NULL;
+	size_t n = 0;
+	char details[64];
+	jpki_err rc;
+	*count = 0;
+	if ((rc = jpki_store_begin(ca->store)))
+		return jpki_errf(eb, rc, "store: %s", jpki_store_errmsg(ca->store));
+	if ((rc = list_due(ca, now, &due, &n)))
+		goto out_store;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = refresh_one(ca, &due[i], now, eb)))
+			goto out_rollback;
+	snprintf(details, sizeof details, "{\"signed\":%zu}", n);
+	if ((rc = jpkii_audit(ca, now, "ocsp.refresh", "ocsp", details, eb)))
+		goto out_rollback;
+	if ((rc = jpki_store_commit(ca->store)))
+		goto out_store;
+	*count = n;
+	free(due);
+	return JPKI_OK;
+out_store:
+	jpki_errf(eb, rc, "store: %s", jpki_store_errmsg(ca->store));
+out_rollback:
+	jpki_store_rollback(ca->store);
+	free(due);
+	return rc;
+}

@@ -1,0 +1,494 @@
+/* The store, backend-neutral: URL dispatch, transactions, migrations.
+ *
+ * A URL picks a backend (struct jpkii_store_ops); everything a caller can do
+ * goes through that table, so adding PostgreSQL means one new file and one
+ * line in open_backend(), and no caller changes. The rules that do not
+ * depend on the database live here: no nested transactions, a failed
+ * commit leaves nothing behind, and migrations only go forward.
+ * Documented in docs/internals/store.md.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jpki/date.h"
+#include "jpki/store.h"
+#include "migrations.h"
+#include "store_internal.h"
+#include "banned.h"
+
+#define SQLITE_PREFIX	  "sqlite:"
+#define POSTGRES_PREFIX_1 "postgresql://"
+#define POSTGRES_PREFIX_2 "postgres://"
+
+void jpkii_store_seterr(struct jpki_store *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		s->errmsg[0] = '\0';
+	/* A cut message is still a useful one; vsnprintf terminated it. */
+}
+
+jpki_err jpkii_store_instant(int64_t t, char buf[static JPKII_INSTANT_BUFSZ])
+{
+	char date[JPKI_DATE_BUFSZ];
+	jpki_day d = jpki_jst_day(t);
+	int32_t sec = jpki_jst_second_of_day(t);
+
+	buf[0] = '\0';
+	if (!jpki_day_in_range(d))
+		return JPKI_ERR_RANGE;
+	int n = snprintf(buf, JPKII_INSTANT_BUFSZ, "%sT%02d:%02d:%02d+09:00",
+			 jpki_date_format(d, date), (int)(sec / 3600),
+			 (int)(sec / 60 % 60), (int)(sec % 60));
+	if (n < 0 || n >= JPKII_INSTANT_BUFSZ) {
+		buf[0] = '\0';
+		return JPKI_ERR_INTERNAL;
+	}
+	return JPKI_OK;
+}
+
+/* ---- URL dispatch ---- */
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "name://..." with a letter first, as URL schemes are (RFC 3986 3.1). */
+static bool looks_like_url(const char *s)
+{
+	size_t i = 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return false;
+	while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+	       (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' ||
+	       s[i] == '.')
+		i++;
+	return strncmp(s + i, "://", 3) == 0;
+}
+
+/* Picks the backend for url and the target it is given (a path). */
+static jpki_err parse_url(const char *url, const struct jpkii_store_ops **ops,
+			  const char **target, struct jpki_errbuf *eb)
+{
+	if (url == NULL || url[0] == '\0')
+		return jpki_errf(eb, JPKI_ERR_INVALID, "store: no URL or path given");
+	if (has_prefix(url, POSTGRES_PREFIX_1) || has_prefix(url, POSTGRES_PREFIX_2))
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "PostgreSQL backend not available yet");
+	if (has_prefix(url, SQLITE_PREFIX)) {
+		const char *path = url + strlen(SQLITE_PREFIX);
+		/* "sqlite://var/x.db" would silently mean "/var/x.db". */
+		if (has_prefix(path, "//"))
+			return jpki_errf(eb, JPKI_ERR_INVALID,
+					 "store: write sqlite:PATH, without \"//\"");
+		if (path[0] == '\0')
+			return jpki_errf(eb, JPKI_ERR_INVALID,
+					 "store: sqlite: needs a file path");
+		*ops = &jpkii_sqlite_ops;
+		*target = path;
+		return JPKI_OK;
+	}
+	if (looks_like_url(url))
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "store: unknown URL scheme (use a path, sqlite:PATH or "
+				 "postgresql://...)");
+	*ops = &jpkii_sqlite_ops;
+	*target = url;
+	return JPKI_OK;
+}
+
+/* ---- migrations ---- */
+
+/* The table itself is portable SQL, so it is not a migration: it has to
+ * exist before the first one can be recorded. */
+static const char schema_migrations_sql[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "  version INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  applied_at TEXT NOT NULL)";
+
+/* The migration table is part of the program: versions 1, 2, ... in order. */
+static bool migrations_well_formed(void)
+{
+	for (size_t i = 0; i < jpkii_n_migrations; i++)
+		if (jpkii_migrations[i].version != (int)i + 1 ||
+		    jpkii_migrations[i].name == NULL)
+			return false;
+	return true;
+}
+
+static int known_version(void)
+{
+	return (int)jpkii_n_migrations;
+}
+
+/* Reads schema_migrations and checks it is a prefix of this build's list:
+ * versions 1..cur, each with the name we know. A newer version means a newer
+ * program wrote the store; a gap or another name means it was not written by
+ * openjpki's migrations at all. Either way we must not touch it. */
+static jpki_err check_history(struct jpki_store *s, int *cur, struct jpki_errbuf *eb)
+{
+	jpki_err rc;
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	int64_t expect = 1;
+
+	*cur = 0;
+	rc = jpki_stmt_prepare(s,
+			       "SELECT version, name FROM schema_migrations "
+			       "ORDER BY version",
+			       &st);
+	if (rc != JPKI_OK) {
+		jpki_errf(eb, rc, "schema_migrations: %s", s->errmsg);
+		goto out;
+	}
+	for (;;) {
+		rc = jpki_stmt_step(st, &row);
+		if (rc != JPKI_OK) {
+			jpki_errf(eb, rc, "schema_migrations: %s", s->errmsg);
+			goto out;
+		}
+		if (!row)
+			break;
+		int64_t v = jpki_stmt_int64(st, 0);
+		const char *name = jpki_stmt_text(st, 1);
+		rc = JPKI_ERR_STORE;
+		if (v > known_version()) {
+			jpki_errf(eb, rc,
+				  "schema version %" PRId64 " is newer than this "
+				  "build knows (%d): use a newer openjpki",
+				  v, known_version());
+			goto out;
+		}
+		if (v != expect) {
+			jpki_errf(eb, rc,
+				  "schema_migrations: version %" PRId64
+				  " is missing; the store was not made by openjpki",
+				  expect);
+			goto out;
+		}
+		const char *want = jpkii_migrations[v - 1].name;
+		if (strcmp(name, want) != 0) {
+			jpki_errf(eb, rc,
+				  "schema_migrations: version %" PRId64
+				  " is \"%s\", this build expects \"%s\"",
+				  v, name, want);
+			goto out;
+		}
+		expect++;
+	}
+	*cur = (int)(expect - 1);
+	rc = JPKI_OK;
+out:
+	jpki_stmt_finalize(st);
+	return rc;
+}
+
+static jpki_err record_migration(struct jpki_store *s, const struct jpkii_migration *m,
+				 const char *applied_at)
+{
+	jpki_err rc;
+	struct jpki_stmt *st = NULL;
+	bool row;
+
+	rc = jpki_stmt_prepare(s,
+			       "INSERT INTO schema_migrations (version, name, applied_at) "
+			       "VALUES ($1, $2, $3)",
+			       &st);
+	if (rc != JPKI_OK)
+		goto out;
+	if ((rc = jpki_stmt_bind_int64(st, 1, m->version)) != JPKI_OK ||
+	    (rc = jpki_stmt_bind_text(st, 2, m->name)) != JPKI_OK ||
+	    (rc = jpki_stmt_bind_text(st, 3, applied_at)) != JPKI_OK)
+		goto out;
+	rc = jpki_stmt_step(st, &row);
+out:
+	jpki_stmt_finalize(st);
+	return rc;
+}
+
+/* One migration in one transaction with its schema_migrations row. The
+ * history is read again under the write lock: another process opening the
+ * same store may have applied it meanwhile. */
+static jpki_err apply_migration(struct jpki_store *s, const struct jpkii_migration *m,
+				const char *applied_at, struct jpki_errbuf *eb)
+{
+	jpki_err rc;
+	int cur;
+	const char *sql = s->ops->migration_sql(m);
+
+	if (sql == NULL)
+		return jpki_errf(eb, JPKI_ERR_INTERNAL,
+				 "migration %d (%s) has no SQL for %s", m->version,
+				 m->name, s->ops->name);
+	if ((rc = jpki_store_begin(s)) != JPKI_OK) {
+		jpki_errf(eb, rc, "migration %d (%s): %s", m->version, m->name,
+			  s->errmsg);
+		goto out;
+	}
+	if ((rc = check_history(s, &cur, eb)) != JPKI_OK)
+		goto out;
+	if (cur >= m->version) {
+		rc = jpki_store_commit(s);
+		goto out_report;
+	}
+	if ((rc = s->ops->exec(s, sql)) != JPKI_OK)
+		goto out_report;
+	if ((rc = record_migration(s, m, applied_at)) != JPKI_OK)
+		goto out_report;
+	rc = jpki_store_commit(s);
+out_report:
+	if (rc != JPKI_OK)
+		jpki_errf(eb, rc, "migration %d (%s): %s", m->version, m->name,
+			  s->errmsg);
+out:
+	jpki_store_rollback(s); /* no-op after a commit */
+	return rc;
+}
+
+static jpki_err migrate(struct jpki_store *s, struct jpki_errbuf *eb)
+{
+	jpki_err rc;
+	int cur;
+	char applied_at[JPKII_INSTANT_BUFSZ];
+
+	if (!migrations_well_formed())
+		return jpki_errf(eb, JPKI_ERR_INTERNAL,
+				 "the migration list is not numbered 1, 2, ...");
+	/* jpki_store_open() has no "now" parameter: applied_at records when the
+	 * schema really changed, so the wall clock is the right source here
+	 * (a pinned JPKI_NOW would make it lie). */
+	if (jpkii_store_instant((int64_t)time(NULL), applied_at) != JPKI_OK)
+		return jpki_errf(eb, JPKI_ERR_INTERNAL,
+				 "the system clock is outside 1868..2199");
+
+	if ((rc = jpki_store_begin(s)) != JPKI_OK ||
+	    (rc = s->ops->exec(s, schema_migrations_sql)) != JPKI_OK ||
+	    (rc = jpki_store_commit(s)) != JPKI_OK) {
+		jpki_errf(eb, rc, "schema_migrations: %s", s->errmsg);
+		jpki_store_rollback(s);
+		return rc;
+	}
+	if ((rc = check_history(s, &cur, eb)) != JPKI_OK)
+		return rc;
+	for (size_t i = (size_t)cur; i < jpkii_n_migrations; i++)
+		if ((rc = apply_migration(s, &jpkii_migrations[i], applied_at, eb)) !=
+		    JPKI_OK)
+			return rc;
+	if ((rc = check_history(s, &cur, eb)) != JPKI_OK)
+		return rc;
+	s->schema_version = cur;
+	return JPKI_OK;
+}
+
+/* ---- the store ---- */
+
+jpki_err jpki_store_open(const char *url, struct jpki_store **out,
+			 struct jpki_errbuf *eb)
+{
+	jpki_err rc;
+	struct jpki_store *s = NULL;
+	const struct jpkii_store_ops *ops = NULL;
+	const char *target = NULL;
+
+	*out = NULL;
+	if ((rc = parse_url(url, &ops, &target, eb)) != JPKI_OK)
+		goto out;
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		rc = jpki_errf(eb, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	s->ops = ops;
+	if (ops == &jpkii_sqlite_ops && (s->path = strdup(target)) == NULL) {
+		rc = jpki_errf(eb, JPKI_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = ops->open(s, target, eb)) != JPKI_OK)
+		goto out;
+	if ((rc = migrate(s, eb)) != JPKI_OK)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = JPKI_OK;
+out:
+	jpki_store_close(s);
+	return rc;
+}
+
+void jpki_store_close(struct jpki_store *s)
+{
+	if (s == NULL)
+		return;
+	jpki_store_rollback(s);
+	s->ops->close(s);
+	free(s->path);
+	free(s);
+}
+
+const char *jpki_store_path(const struct jpki_store *s)
+{
+	return s->path;
+}
+
+int jpki_store_schema_version(const struct jpki_store *s)
+{
+	return s->schema_version;
+}
+
+jpki_err jpki_store_begin(struct jpki_store *s)
+{
+	if (s->ops->in_transaction(s)) {
+		jpkii_store_seterr(s, "a transaction is already open");
+		return JPKI_ERR_INTERNAL;
+	}
+	return s->ops->exec(s, s->ops->begin_sql);
+}
+
+/* A commit that fails is rolled back here, so the store is as it was before
+ * begin() whatever the caller does next (DESIGN: nothing lost, nothing
+ * half-done). */
+jpki_err jpki_store_commit(struct jpki_store *s)
+{
+	char saved[JPKII_ERRMSG_SZ];
+
+	if (!s->ops->in_transaction(s)) {
+		jpkii_store_seterr(s, "commit without an open transaction");
+		return JPKI_ERR_INTERNAL;
+	}
+	jpki_err rc = s->ops->exec(s, "COMMIT");
+	if (rc != JPKI_OK) {
+		memcpy(saved, s->errmsg, sizeof saved);
+		jpki_store_rollback(s);
+		memcpy(s->errmsg, saved, sizeof saved);
+	}
+	return rc;
+}
+
+void jpki_store_rollback(struct jpki_store *s)
+{
+	if (s->ops->in_transaction(s))
+		(void)s->ops->exec(s, "ROLLBACK");
+}
+
+bool jpki_store_in_transaction(const struct jpki_store *s)
+{
+	return s->ops->in_transaction(s);
+}
+
+jpki_err jpki_store_exec(struct jpki_store *s, const char *sql)
+{
+	if (sql == NULL) {
+		jpkii_store_seterr(s, "exec: no SQL");
+		return JPKI_ERR_INTERNAL;
+	}
+	return s->ops->exec(s, sql);
+}
+
+const char *jpki_store_errmsg(const struct jpki_store *s)
+{
+	return s == NULL ? "" : s->errmsg;
+}
+
+/* ---- statements ---- */
+
+jpki_err jpki_stmt_prepare(struct jpki_store *s, const char *sql,
+			   struct jpki_stmt **out)
+{
+	jpki_err rc;
+	struct jpki_stmt *st = NULL;
+
+	*out = NULL;
+	if (sql == NULL) {
+		jpkii_store_seterr(s, "prepare: no SQL");
+		return JPKI_ERR_INTERNAL;
+	}
+	if ((st = calloc(1, sizeof *st)) == NULL) {
+		jpkii_store_seterr(s, "out of memory");
+		return JPKI_ERR_NOMEM;
+	}
+	st->s = s;
+	st->ops = s->ops;
+	if ((rc = s->ops->prepare(s, sql, &st->h)) != JPKI_OK) {
+		free(st);
+		return rc;
+	}
+	*out = st;
+	return JPKI_OK;
+}
+
+jpki_err jpki_stmt_bind_int64(struct jpki_stmt *st, int idx, int64_t v)
+{
+	return st->ops->bind_int64(st, idx, v);
+}
+
+jpki_err jpki_stmt_bind_text(struct jpki_stmt *st, int idx, const char *v)
+{
+	if (v == NULL) {
+		jpkii_store_seterr(st->s, "bind $%d: NULL text (use jpki_stmt_bind_null)",
+				   idx);
+		return JPKI_ERR_INTERNAL;
+	}
+	return st->ops->bind_text(st, idx, v);
+}
+
+jpki_err jpki_stmt_bind_blob(struct jpki_stmt *st, int idx, const void *p, size_t n)
+{
+	if (p == NULL && n > 0) {
+		jpkii_store_seterr(st->s, "bind $%d: NULL blob of %zu bytes", idx, n);
+		return JPKI_ERR_INTERNAL;
+	}
+	return st->ops->bind_blob(st, idx, p, n);
+}
+
+jpki_err jpki_stmt_bind_null(struct jpki_stmt *st, int idx)
+{
+	return st->ops->bind_null(st, idx);
+}
+
+jpki_err jpki_stmt_step(struct jpki_stmt *st, bool *row)
+{
+	*row = false;
+	return st->ops->step(st, row);
+}
+
+int64_t jpki_stmt_int64(struct jpki_stmt *st, int col)
+{
+	return st->ops->col_int64(st, col);
+}
+
+const char *jpki_stmt_text(struct jpki_stmt *st, int col)
+{
+	return st->ops->col_text(st, col);
+}
+
+const void *jpki_stmt_blob(struct jpki_stmt *st, int col, size_t *n)
+{
+	return st->ops->col_blob(st, col, n);
+}
+
+bool jpki_stmt_is_null(struct jpki_stmt *st, int col)
+{
+	return st->ops->col_is_null(st, col);
+}
+
+jpki_err jpki_stmt_reset(struct jpki_stmt *st)
+{
+	st->ops->reset(st);
+	return JPKI_OK;
+}
+
+void jpki_stmt_finalize(struct jpki_stmt *st)
+{
+	if (st == NULL)
+		return;
+	st->ops->finalize(st->h);
+	free(st);
+}

@@ -1,0 +1,88 @@
+/* Internals shared by the files of lib/store (prefix jpkii_). Not installed.
+ *
+ * store.c is the backend-neutral part: URL dispatch, the transaction rules,
+ * the migration runner and the error text. A backend (sqlite.c; later
+ * postgresql.c) fills in a struct jpkii_store_ops and only talks to its
+ * database. Callers never see any of this: they use jpki/store.h.
+ */
+#ifndef JPKI_STORE_INTERNAL_H
+#define JPKI_STORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jpki/store.h"
+#include "migrations.h"
+
+/* Size of the store's last-error text (the backend's message is cut to fit). */
+#define JPKII_ERRMSG_SZ 256
+
+/* "YYYY-MM-DDTHH:MM:SS+09:00" plus the terminating NUL. */
+#define JPKII_INSTANT_BUFSZ 26
+
+/* What a backend provides. Every function that fails sets the store's
+ * error text (jpkii_store_seterr) and maps its database's codes onto
+ * jpki_err: a uniqueness or foreign-key violation is JPKI_ERR_CONFLICT, a
+ * misuse by the caller (bad parameter index) JPKI_ERR_INTERNAL, anything
+ * else the database reports JPKI_ERR_STORE. */
+struct jpkii_store_ops {
+	const char *name; /* "sqlite" */
+	/* The statement that opens a transaction holding the write lock. */
+	const char *begin_sql;
+
+	/* Connects to target (a file path, a connection string) into s->db and
+	 * applies the session settings. On failure s->db is left NULL or for
+	 * close() to release, and eb says why. */
+	jpki_err (*open)(struct jpki_store *s, const char *target,
+			 struct jpki_errbuf *eb);
+	void (*close)(struct jpki_store *s); /* s->db may be NULL */
+	/* One or more statements without parameters or results. */
+	jpki_err (*exec)(struct jpki_store *s, const char *sql);
+	bool (*in_transaction)(const struct jpki_store *s);
+	/* The text of a migration for this backend; NULL if it has none. */
+	const char *(*migration_sql)(const struct jpkii_migration *m);
+
+	/* Statements. prepare takes the portable text with $N placeholders. */
+	jpki_err (*prepare)(struct jpki_store *s, const char *sql, void **h);
+	jpki_err (*bind_int64)(struct jpki_stmt *st, int idx, int64_t v);
+	jpki_err (*bind_text)(struct jpki_stmt *st, int idx, const char *v);
+	jpki_err (*bind_blob)(struct jpki_stmt *st, int idx, const void *p,
+			      size_t n);
+	jpki_err (*bind_null)(struct jpki_stmt *st, int idx);
+	jpki_err (*step)(struct jpki_stmt *st, bool *row);
+	int64_t (*col_int64)(struct jpki_stmt *st, int col);
+	const char *(*col_text)(struct jpki_stmt *st, int col); /* never NULL */
+	const void *(*col_blob)(struct jpki_stmt *st, int col, size_t *n);
+	bool (*col_is_null)(struct jpki_stmt *st, int col);
+	void (*reset)(struct jpki_stmt *st); /* also clears the bindings */
+	void (*finalize)(void *h);	     /* must not need the store */
+};
+
+struct jpki_store {
+	const struct jpkii_store_ops *ops;
+	void *db;	    /* the backend's connection */
+	char *path;	    /* the SQLite file; NULL for a server backend */
+	int schema_version; /* after migrations */
+	char errmsg[JPKII_ERRMSG_SZ];
+};
+
+struct jpki_stmt {
+	struct jpki_store *s;
+	const struct jpkii_store_ops *ops;
+	void *h; /* the backend's statement */
+};
+
+extern const struct jpkii_store_ops jpkii_sqlite_ops;
+
+/* Sets the store's last-error text (cut to fit). */
+void jpkii_store_seterr(struct jpki_store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* An instant as "YYYY-MM-DDTHH:MM:SS+09:00" (JST, the form of audit_log.at
+ * and schema_migrations.applied_at). JPKI_ERR_RANGE if its JST date is
+ * outside 1868-01-01..2199-12-31; buf is then "". */
+jpki_err jpkii_store_instant(int64_t unix_seconds,
+			     char buf[static JPKII_INSTANT_BUFSZ]);
+
+#endif
