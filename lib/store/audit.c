@@ -137,8 +137,8 @@ static void seq_text(int64_t seq, char buf[static INT64_BUFSZ])
 }
 
 /* The newest row's seq and hash; 0 and 64 zeros when the log is empty. */
-static jpki_err last_row(struct jpki_store *s, int64_t *seq, uint8_t hash[static HASH_LEN],
-			 struct jpki_errbuf *eb)
+static jpki_err last_row(struct jpki_store *s, int64_t *seq,
+			 uint8_t hash[static HASH_LEN], struct jpki_errbuf *eb)
 {
 	jpki_err rc;
 	struct jpki_stmt *st = NULL;
@@ -158,7 +158,8 @@ static jpki_err last_row(struct jpki_store *s, int64_t *seq, uint8_t hash[static
 		*seq = jpki_stmt_int64(st, 0);
 		if (!from_hex(jpki_stmt_text(st, 1), hash)) {
 			rc = jpki_errf(eb, JPKI_ERR_STORE,
-				       "audit: row %" PRId64 " has a malformed hash", *seq);
+				       "audit: row %" PRId64 " has a malformed hash",
+				       *seq);
 			goto out;
 		}
 	}
@@ -168,8 +169,9 @@ out:
 	return rc;
 }
 
-static jpki_err insert_row(struct jpki_store *s, const char *const field[static N_FIELDS],
-			   int64_t seq, const char *prev_hex, const char *hash_hex,
+static jpki_err insert_row(struct jpki_store *s,
+			   const char *const field[static N_FIELDS], int64_t seq,
+			   const char *prev_hex, const char *hash_hex,
 			   struct jpki_errbuf *eb)
 {
 	jpki_err rc;
@@ -236,7 +238,8 @@ jpki_err jpki_audit_append(struct jpki_store *s, int64_t now, const char *actor,
 		goto out;
 	}
 	seq_text(last + 1, seq_buf);
-	const char *const field[N_FIELDS] = {seq_buf, at, actor, action, object, details};
+	const char *const field[N_FIELDS] = {seq_buf, at,     actor,
+					     action,  object, details};
 	if ((rc = row_hash(prev, field, hash_hex)) != JPKI_OK) {
 		jpki_errf(eb, rc, "audit: SHA-256 failed");
 		goto out;
@@ -251,8 +254,8 @@ out:
 /* ---- verification ---- */
 
 struct chain {
-	int64_t expect;		   /* the seq the next row must have */
-	char prev[HEX_LEN + 1];	   /* the previous row's hash */
+	int64_t expect;		/* the seq the next row must have */
+	char prev[HEX_LEN + 1]; /* the previous row's hash */
 };
 
 /* Checks one row against the chain so far; 0 and a reason in eb if bad.
@@ -274,8 +277,8 @@ static jpki_err check_row(struct jpki_stmt *st, struct chain *c, struct jpki_err
 	struct jpki_errbuf ignored;
 
 	if (seq != c->expect) {
-		jpki_errf(eb, rc, "row %" PRId64 ": seq gap (expected %" PRId64 ")", seq,
-			  c->expect);
+		jpki_errf(eb, rc, "row %" PRId64 ": seq gap (expected %" PRId64 ")",
+			  seq, c->expect);
 		goto out;
 	}
 	if (strcmp(prev_hex, c->prev) != 0) {
@@ -283,7 +286,8 @@ static jpki_err check_row(struct jpki_stmt *st, struct chain *c, struct jpki_err
 			jpki_errf(eb, rc, "row 1: prev_hash is not 64 zeros");
 		else
 			jpki_errf(eb, rc,
-				  "row %" PRId64 ": prev_hash does not match row %" PRId64,
+				  "row %" PRId64
+				  ": prev_hash does not match row %" PRId64,
 				  seq, seq - 1);
 		goto out;
 	}
@@ -314,7 +318,8 @@ static jpki_err check_row(struct jpki_stmt *st, struct chain *c, struct jpki_err
 		goto out;
 	}
 	if (crc != JPKI_OK || strcmp(canon, details) != 0) {
-		jpki_errf(eb, rc, "row %" PRId64 ": details are not canonical JSON", seq);
+		jpki_errf(eb, rc, "row %" PRId64 ": details are not canonical JSON",
+			  seq);
 		goto out;
 	}
 	memcpy(c->prev, hash_hex, sizeof c->prev);

@@ -29,7 +29,7 @@
 #define BUSY_TIMEOUT_MS 5000
 /* The highest placeholder number: SQLite's default SQLITE_MAX_VARIABLE_NUMBER
  * since 3.32.0, and below PostgreSQL's limit of 65535. */
-#define MAX_PARAMS 32766
+#define MAX_PARAMS	 32766
 #define PRAGMA_VALUE_MAX 32
 
 static jpki_err map_code(int code)
@@ -83,7 +83,8 @@ static jpki_err create_private(const char *path, struct jpki_errbuf *eb)
 }
 
 /* Runs a PRAGMA and copies the first column of its row (or ""). */
-static jpki_err pragma(struct jpki_store *s, const char *sql, char out[PRAGMA_VALUE_MAX])
+static jpki_err pragma(struct jpki_store *s, const char *sql,
+		       char out[PRAGMA_VALUE_MAX])
 {
 	sqlite3_stmt *h = NULL;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &h, NULL);
@@ -134,9 +135,10 @@ static jpki_err apply_settings(struct jpki_store *s, const char *path,
 		    (t->check != NULL && (rc = pragma(s, t->check, got)) != JPKI_OK))
 			return jpki_errf(eb, rc, "%s: %s", path, s->errmsg);
 		if (strcmp(got, t->want) != 0)
-			return jpki_errf(eb, JPKI_ERR_STORE,
-					 "%s: \"%s\" did not take effect (reads \"%s\")",
-					 path, t->set, got);
+			return jpki_errf(
+			    eb, JPKI_ERR_STORE,
+			    "%s: \"%s\" did not take effect (reads \"%s\")", path,
+			    t->set, got);
 	}
 	return JPKI_OK;
 }
@@ -151,10 +153,9 @@ static jpki_err sq_open(struct jpki_store *s, const char *path, struct jpki_errb
 				 "store: an in-memory database cannot be a store");
 	if ((rc = create_private(path, eb)) != JPKI_OK)
 		return rc;
-	int code = sqlite3_open_v2(path, &db,
-				   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				       SQLITE_OPEN_NOMUTEX,
-				   NULL);
+	int code = sqlite3_open_v2(
+	    path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
 	s->db = db; /* even on failure: close() releases it */
 	if (code != SQLITE_OK) {
 		if (db == NULL)
@@ -264,8 +265,8 @@ static jpki_err translate(struct jpki_store *s, char *sql, int *nparams)
 		for (; is_digit(*q); q++) {
 			int d = *q - '0';
 			if (n > (MAX_PARAMS - d) / 10) {
-				jpkii_store_seterr(s, "prepare: placeholders stop at $%d",
-						   MAX_PARAMS);
+				jpkii_store_seterr(
+				    s, "prepare: placeholders stop at $%d", MAX_PARAMS);
 				return JPKI_ERR_INTERNAL;
 			}
 			n = n * 10 + d;
@@ -304,7 +305,8 @@ static bool only_trailer(const char *p)
 		const char *after = skip_comment(p);
 		if (after != NULL)
 			p = after;
-		else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ';')
+		else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+			 *p == ';')
 			p++;
 		else
 			return false;
@@ -368,8 +370,9 @@ static jpki_err bound(struct jpki_stmt *st, int idx, int code)
 	if (code == SQLITE_OK)
 		return JPKI_OK;
 	if (code == SQLITE_RANGE) {
-		jpkii_store_seterr(st->s, "bind: no parameter $%d (the statement has %d)",
-				   idx, sqlite3_bind_parameter_count(handle(st)));
+		jpkii_store_seterr(st->s,
+				   "bind: no parameter $%d (the statement has %d)", idx,
+				   sqlite3_bind_parameter_count(handle(st)));
 		return JPKI_ERR_INTERNAL;
 	}
 	return fail(st->s, code);
@@ -383,8 +386,8 @@ static jpki_err sq_bind_int64(struct jpki_stmt *st, int idx, int64_t v)
 static jpki_err sq_bind_text(struct jpki_stmt *st, int idx, const char *v)
 {
 	return bound(st, idx,
-		     sqlite3_bind_text64(handle(st), idx, v, strlen(v), SQLITE_TRANSIENT,
-					 SQLITE_UTF8));
+		     sqlite3_bind_text64(handle(st), idx, v, strlen(v),
+					 SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
 static jpki_err sq_bind_blob(struct jpki_stmt *st, int idx, const void *p, size_t n)

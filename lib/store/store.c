@@ -97,9 +97,10 @@ static jpki_err parse_url(const char *url, const struct jpkii_store_ops **ops,
 		return JPKI_OK;
 	}
 	if (looks_like_url(url))
-		return jpki_errf(eb, JPKI_ERR_INVALID,
-				 "store: unknown URL scheme (use a path, sqlite:PATH or "
-				 "postgresql://...)");
+		return jpki_errf(
+		    eb, JPKI_ERR_INVALID,
+		    "store: unknown URL scheme (use a path, sqlite:PATH or "
+		    "postgresql://...)");
 	*ops = &jpkii_sqlite_ops;
 	*target = url;
 	return JPKI_OK;
@@ -199,10 +200,11 @@ static jpki_err record_migration(struct jpki_store *s, const struct jpkii_migrat
 	struct jpki_stmt *st = NULL;
 	bool row;
 
-	rc = jpki_stmt_prepare(s,
-			       "INSERT INTO schema_migrations (version, name, applied_at) "
-			       "VALUES ($1, $2, $3)",
-			       &st);
+	rc = jpki_stmt_prepare(
+	    s,
+	    "INSERT INTO schema_migrations (version, name, applied_at) "
+	    "VALUES ($1, $2, $3)",
+	    &st);
 	if (rc != JPKI_OK)
 		goto out;
 	if ((rc = jpki_stmt_bind_int64(st, 1, m->version)) != JPKI_OK ||
@@ -270,13 +272,10 @@ static jpki_err migrate(struct jpki_store *s, struct jpki_errbuf *eb)
 		return jpki_errf(eb, JPKI_ERR_INTERNAL,
 				 "the system clock is outside 1868..2199");
 
-	if ((rc = jpki_store_begin(s)) != JPKI_OK ||
-	    (rc = s->ops->exec(s, schema_migrations_sql)) != JPKI_OK ||
-	    (rc = jpki_store_commit(s)) != JPKI_OK) {
-		jpki_errf(eb, rc, "schema_migrations: %s", s->errmsg);
-		jpki_store_rollback(s);
-		return rc;
-	}
+	/* One statement, atomic by itself. When the table exists it writes
+	 * nothing, so opening an up-to-date store takes no write lock. */
+	if ((rc = s->ops->exec(s, schema_migrations_sql)) != JPKI_OK)
+		return jpki_errf(eb, rc, "schema_migrations: %s", s->errmsg);
 	if ((rc = check_history(s, &cur, eb)) != JPKI_OK)
 		return rc;
 	for (size_t i = (size_t)cur; i < jpkii_n_migrations; i++)
@@ -432,8 +431,8 @@ jpki_err jpki_stmt_bind_int64(struct jpki_stmt *st, int idx, int64_t v)
 jpki_err jpki_stmt_bind_text(struct jpki_stmt *st, int idx, const char *v)
 {
 	if (v == NULL) {
-		jpkii_store_seterr(st->s, "bind $%d: NULL text (use jpki_stmt_bind_null)",
-				   idx);
+		jpkii_store_seterr(
+		    st->s, "bind $%d: NULL text (use jpki_stmt_bind_null)", idx);
 		return JPKI_ERR_INTERNAL;
 	}
 	return st->ops->bind_text(st, idx, v);

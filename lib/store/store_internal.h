@@ -47,8 +47,7 @@ struct jpkii_store_ops {
 	jpki_err (*prepare)(struct jpki_store *s, const char *sql, void **h);
 	jpki_err (*bind_int64)(struct jpki_stmt *st, int idx, int64_t v);
 	jpki_err (*bind_text)(struct jpki_stmt *st, int idx, const char *v);
-	jpki_err (*bind_blob)(struct jpki_stmt *st, int idx, const void *p,
-			      size_t n);
+	jpki_err (*bind_blob)(struct jpki_stmt *st, int idx, const void *p, size_t n);
 	jpki_err (*bind_null)(struct jpki_stmt *st, int idx);
 	jpki_err (*step)(struct jpki_stmt *st, bool *row);
 	int64_t (*col_int64)(struct jpki_stmt *st, int col);
