@@ -29,6 +29,7 @@ bench: deps
 	@$(CMAKE) -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@$(CMAKE) --build build/release -j$(JOBS)
 	@build/release/bench/bench_rules
+	@build/release/bench/bench_pki
 
 clean:
 	rm -rf build

@@ -103,7 +103,9 @@ void jpki_issued_release(struct jpki_issued *i);
 /* Issues a certificate for the public key (PEM SubjectPublicKeyInfo) valid
  * from now to 23:59:59 JST of `expires`. The to-be-signed certificate is
  * linted against the profile first; a failure is JPKI_ERR_INVALID with the
- * reason. */
+ * reason. Runs in its own transaction, or inside the caller's when one is
+ * open (a renewal issues its signing and auth certificates in one
+ * transaction; on failure the caller rolls back). */
 jpki_err jpki_ca_issue(struct jpki_ca *ca, enum jpki_pki_kind kind,
 		       const char *pubkey_pem, size_t pubkey_len,
 		       const struct jpki_subject *subj, jpki_day expires, int64_t now,

@@ -60,6 +60,12 @@ bool jpki_store_in_transaction(const struct jpki_store *s);
 /* Runs SQL without parameters or results (DDL, PRAGMA). */
 jpki_err jpki_store_exec(struct jpki_store *s, const char *sql);
 
+/* A number that changes whenever another connection (in this or another
+ * process) commits to the store; this connection's own commits leave it
+ * alone. Lets a process keep an in-memory copy of stored data and know
+ * when to drop it (SQLite: PRAGMA data_version). */
+jpki_err jpki_store_data_version(struct jpki_store *s, int64_t *out);
+
 /* The backend's last error text (never NULL; "" if none). Never contains
  * bound values. */
 const char *jpki_store_errmsg(const struct jpki_store *s);

@@ -544,6 +544,10 @@ jpki_err jpki_ca_open(struct jpki_store *s, const char *keys_dir,
 	}
 	if ((rc = load_settings(ca, eb)) != JPKI_OK)
 		goto fail;
+	if ((rc = jpkii_ocsp_prepare(ca)) != JPKI_OK) {
+		jpki_errf(eb, rc, "cannot hash the CA certificates");
+		goto fail;
+	}
 	*out = ca;
 	return JPKI_OK;
 fail:
@@ -559,6 +563,8 @@ void jpki_ca_close(struct jpki_ca *ca)
 		jpkii_signer_free(ca->signer[i]);
 		X509_free(ca->cert[i]);
 	}
+	jpkii_ocsp_flush(ca);
+	free(ca->mem);
 	if (ca->passphrase) {
 		OPENSSL_cleanse(ca->passphrase, strlen(ca->passphrase));
 		free(ca->passphrase);
@@ -718,8 +724,10 @@ jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 	jpki_stmt_finalize(st);
 	st = NULL;
 	if ((rc = jpkii_sql(ca->store, "tiii",
-			    "INSERT INTO revocation (serial, revoked_at, reason, "
-			    "recorded_at) VALUES ($1, $2, $3, $4)",
+			    "INSERT INTO revocation (serial, kind, municipality, "
+			    "not_after, revoked_at, reason, recorded_at) SELECT serial, "
+			    "kind, municipality, not_after, $2, $3, $4 FROM certificate "
+			    "WHERE serial = $1",
 			    serial, at, (int64_t)reason, now)) ||
 	    /* A stored "good" OCSP response must never outlive this: drop it,
 	     * the next request is signed live. */
@@ -733,6 +741,7 @@ jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 		goto out_rollback;
 	if ((rc = jpki_store_commit(ca->store)))
 		goto out_store;
+	jpkii_ocsp_flush(ca);
 	out->revoked_at = at;
 	out->reason = (int)reason;
 	return JPKI_OK;

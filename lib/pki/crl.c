@@ -32,25 +32,50 @@ static jpki_err next_crl_number(struct jpki_store *s, const char *scope, int64_t
 	return rc == JPKI_OK && !row ? JPKI_ERR_STORE : rc;
 }
 
-static ASN1_INTEGER *serial_from_hex(const char *hex)
+static int hexval(char c)
 {
-	BIGNUM *bn = NULL;
-	if (BN_hex2bn(&bn, hex) == 0)
-		return NULL;
-	ASN1_INTEGER *i = BN_to_ASN1_INTEGER(bn, NULL);
-	BN_free(bn);
-	return i;
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-static jpki_err add_entry(X509_CRL *crl, const char *serial_hex, int64_t at,
-			  int reason)
+/* Our serials are stored as lowercase hex of a positive integer whose
+ * first byte is below 0x80: those bytes are its DER content as they are. */
+static bool serial_set(ASN1_INTEGER *i, const char *hex)
+{
+	unsigned char b[32];
+	size_t n = strlen(hex);
+	if (n == 0 || n % 2 || n / 2 > sizeof b)
+		return false;
+	for (size_t k = 0; k < n / 2; k++) {
+		int hi = hexval(hex[2 * k]), lo = hexval(hex[2 * k + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		b[k] = (unsigned char)(hi << 4 | lo);
+	}
+	if (b[0] & 0x80)
+		return false;
+	return ASN1_STRING_set(i, b, (int)(n / 2)) == 1;
+}
+
+/* Reused for every entry: set_serialNumber and set_revocationDate copy. */
+struct entry_tmp {
+	ASN1_INTEGER *serial;
+	ASN1_TIME *time;
+	int64_t time_of; /* the instant in `time`, to skip re-formatting */
+};
+
+static jpki_err add_entry(X509_CRL *crl, struct entry_tmp *tmp, const char *serial_hex,
+			  int64_t at, int reason)
 {
 	X509_REVOKED *r = X509_REVOKED_new();
-	ASN1_INTEGER *serial = serial_from_hex(serial_hex);
-	ASN1_TIME *t = jpkii_asn1_time(at);
 	ASN1_ENUMERATED *e = NULL;
-	bool ok = r && serial && t && X509_REVOKED_set_serialNumber(r, serial) &&
-		  X509_REVOKED_set_revocationDate(r, t);
+	if (tmp->time_of != at) {
+		if (!ASN1_TIME_adj(tmp->time, (time_t)at, 0, 0))
+			return JPKI_ERR_CRYPTO;
+		tmp->time_of = at;
+	}
+	bool ok = r && serial_set(tmp->serial, serial_hex) &&
+		  X509_REVOKED_set_serialNumber(r, tmp->serial) &&
+		  X509_REVOKED_set_revocationDate(r, tmp->time);
 	/* RFC 5280 5.3.1: reasonCode is absent rather than unspecified. */
 	if (ok && reason != JPKI_REASON_UNSPECIFIED)
 		ok = (e = ASN1_ENUMERATED_new()) && ASN1_ENUMERATED_set(e, reason) &&
@@ -60,8 +85,6 @@ static jpki_err add_entry(X509_CRL *crl, const char *serial_hex, int64_t at,
 	if (ok)
 		r = NULL;
 	X509_REVOKED_free(r);
-	ASN1_INTEGER_free(serial);
-	ASN1_TIME_free(t);
 	ASN1_ENUMERATED_free(e);
 	return ok ? JPKI_OK : JPKI_ERR_CRYPTO;
 }
@@ -84,7 +107,7 @@ static jpki_err add_idp(X509_CRL *crl, const char *url)
 	    !sk_GENERAL_NAME_push(idp->distpoint->name.fullname, gn))
 		goto out;
 	gn = NULL;
-	idp->onlyuser = 1;
+	idp->onlyuser = 0xff; /* DER encodes TRUE as FF (X.690 11.1) */
 	/* RFC 5280 5.2.5: the extension is critical. */
 	if (X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, 0))
 		rc = JPKI_OK;
@@ -141,22 +164,25 @@ static jpki_err add_entries(struct jpki_ca *ca, X509_CRL *crl, enum jpki_pki_kin
 	bool row;
 	jpki_err rc = jpki_stmt_prepare(
 	    ca->store,
-	    shard ? "SELECT r.serial, r.revoked_at, r.reason FROM revocation r JOIN "
-		    "certificate c ON c.serial = r.serial WHERE c.kind = $1 AND "
-		    "c.not_after >= $2 AND c.municipality = $3"
-		  : "SELECT r.serial, r.revoked_at, r.reason FROM revocation r JOIN "
-		    "certificate c ON c.serial = r.serial WHERE c.kind = $1 AND "
-		    "c.not_after >= $2",
+	    shard ? "SELECT serial, revoked_at, reason FROM revocation WHERE "
+		    "municipality = $3 AND kind = $1 AND not_after >= $2"
+		  : "SELECT serial, revoked_at, reason FROM revocation WHERE kind = $1 "
+		    "AND not_after >= $2",
 	    &st);
 	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_text(st, 1, jpkii_kind_name(kind))) &&
 	    !(rc = jpki_stmt_bind_int64(st, 2, now)) && shard)
 		rc = jpki_stmt_bind_text(st, 3, shard);
 	*count = 0;
+	struct entry_tmp tmp = {ASN1_INTEGER_new(), ASN1_TIME_new(), INT64_MIN};
+	if (!tmp.serial || !tmp.time)
+		rc = JPKI_ERR_NOMEM;
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
-		rc = add_entry(crl, jpki_stmt_text(st, 0), jpki_stmt_int64(st, 1),
+		rc = add_entry(crl, &tmp, jpki_stmt_text(st, 0), jpki_stmt_int64(st, 1),
 			       (int)jpki_stmt_int64(st, 2));
 		(*count)++;
 	}
+	ASN1_INTEGER_free(tmp.serial);
+	ASN1_TIME_free(tmp.time);
 	jpki_stmt_finalize(st);
 	return rc;
 }

@@ -19,6 +19,85 @@
 
 #define MAX_SINGLE_REQUESTS 16
 
+/* ---- pre-signed responses in memory ----
+ * A direct-mapped table keyed by the exact request bytes (RFC 5019 clients
+ * send the same bytes for the same certificate), so a hit needs neither
+ * the DER parser nor SQL. An entry is what the store holds; it is served
+ * under the same freshness rule and dropped whenever the store changed:
+ * by another connection (the store's data version moved) or by this handle
+ * (revocation, refresh). Bounded: MEM_SLOTS entries of about 2 KB. */
+#define MEM_SLOTS 4096
+
+struct jpkii_ocsp_slot {
+	unsigned char *req, *resp;
+	size_t req_len, resp_len;
+	int64_t produced_at;
+};
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+void jpkii_ocsp_flush(struct jpki_ca *ca)
+{
+	for (int i = 0; ca->mem && i < MEM_SLOTS; i++) {
+		OPENSSL_free(ca->mem[i].req);
+		OPENSSL_free(ca->mem[i].resp);
+		memset(&ca->mem[i], 0, sizeof ca->mem[i]);
+	}
+}
+
+/* Drops everything if another connection committed since the table was
+ * filled. */
+static jpki_err mem_validate(struct jpki_ca *ca)
+{
+	int64_t v;
+	jpki_err rc = jpki_store_data_version(ca->store, &v);
+	if (rc != JPKI_OK)
+		return rc;
+	if (v != ca->mem_version) {
+		jpkii_ocsp_flush(ca);
+		ca->mem_version = v;
+	}
+	return JPKI_OK;
+}
+
+static bool mem_get(struct jpki_ca *ca, const unsigned char *req, size_t len,
+		    int64_t now, unsigned char **resp, size_t *resp_len)
+{
+	if (ca->mem == NULL)
+		return false;
+	struct jpkii_ocsp_slot *e = &ca->mem[fnv1a(req, len) % MEM_SLOTS];
+	if (e->req == NULL || e->req_len != len || memcmp(e->req, req, len) != 0 ||
+	    e->produced_at > now || e->produced_at <= now - (int64_t)ca->ocsp_days * 43200)
+		return false;
+	if ((*resp = OPENSSL_memdup(e->resp, e->resp_len)) == NULL)
+		return false;
+	*resp_len = e->resp_len;
+	return true;
+}
+
+static void mem_put(struct jpki_ca *ca, const unsigned char *req, size_t len,
+		    const unsigned char *resp, size_t resp_len, int64_t produced_at)
+{
+	if (ca->mem == NULL && (ca->mem = calloc(MEM_SLOTS, sizeof *ca->mem)) == NULL)
+		return;
+	struct jpkii_ocsp_slot *e = &ca->mem[fnv1a(req, len) % MEM_SLOTS];
+	unsigned char *q = OPENSSL_memdup(req, len), *r = OPENSSL_memdup(resp, resp_len);
+	if (!q || !r) {
+		OPENSSL_free(q);
+		OPENSSL_free(r);
+		return;
+	}
+	OPENSSL_free(e->req);
+	OPENSSL_free(e->resp);
+	*e = (struct jpkii_ocsp_slot){q, r, len, resp_len, produced_at};
+}
+
 static jpki_err status_response(int status, unsigned char **der, size_t *len)
 {
 	OCSP_RESPONSE *r = OCSP_response_create(status, NULL);
@@ -30,26 +109,43 @@ static jpki_err status_response(int status, unsigned char **der, size_t *len)
 	return JPKI_OK;
 }
 
-/* Which issuing CA a CertID names, by its hash algorithm, issuer name hash
- * and key hash; -1 if neither. */
+jpki_err jpkii_ocsp_prepare(struct jpki_ca *ca)
+{
+	const EVP_MD *md[2] = {EVP_sha1(), EVP_sha256()};
+	for (int k = 0; k < 2; k++) {
+		X509 *iss = ca->cert[jpkii_issuer_of((enum jpki_pki_kind)k)];
+		for (int a = 0; a < 2; a++) {
+			unsigned int n;
+			if (!X509_NAME_digest(X509_get_subject_name(iss), md[a],
+					      ca->id_name[k][a], &n) ||
+			    !X509_pubkey_digest(iss, md[a], ca->id_key[k][a], &n))
+				return JPKI_ERR_CRYPTO;
+		}
+	}
+	return JPKI_OK;
+}
+
+static bool same(const ASN1_OCTET_STRING *o, const unsigned char *h, int n)
+{
+	return ASN1_STRING_length(o) == n && memcmp(ASN1_STRING_get0_data(o), h, (size_t)n) == 0;
+}
+
+/* Which issuing CA a CertID names (its hash algorithm, issuer name hash
+ * and key hash); -1 if neither or an algorithm we do not answer for. */
 static int issuer_of_id(struct jpki_ca *ca, OCSP_CERTID *id)
 {
+	ASN1_OCTET_STRING *name = NULL, *key = NULL;
 	ASN1_OBJECT *md_oid = NULL;
-	ASN1_INTEGER *serial = NULL;
-	if (!OCSP_id_get0_info(NULL, &md_oid, NULL, &serial, id))
+	if (!OCSP_id_get0_info(&name, &md_oid, &key, NULL, id))
 		return -1;
-	const EVP_MD *md = EVP_get_digestbyobj(md_oid);
-	if (md == NULL)
+	int nid = OBJ_obj2nid(md_oid);
+	int a = nid == NID_sha1 ? 0 : nid == NID_sha256 ? 1 : -1;
+	int len = a == 0 ? 20 : 32;
+	if (a < 0)
 		return -1;
-	for (int k = JPKI_PKI_SIGN; k <= JPKI_PKI_AUTH; k++) {
-		X509 *iss = ca->cert[jpkii_issuer_of((enum jpki_pki_kind)k)];
-		OCSP_CERTID *mine = OCSP_cert_id_new(md, X509_get_subject_name(iss),
-						     X509_get0_pubkey_bitstr(iss), serial);
-		int same = mine && OCSP_id_issuer_cmp(mine, id) == 0;
-		OCSP_CERTID_free(mine);
-		if (same)
+	for (int k = 0; k < 2; k++)
+		if (same(name, ca->id_name[k][a], len) && same(key, ca->id_key[k][a], len))
 			return k;
-	}
 	return -1;
 }
 
@@ -168,13 +264,14 @@ static jpki_err store_response(struct jpki_ca *ca, const char *serial, int64_t n
 
 /* A stored response for serial of kind, if younger than half its validity. */
 static jpki_err cached(struct jpki_ca *ca, enum jpki_pki_kind kind, const char *serial,
-		       int64_t now, unsigned char **der, size_t *len)
+		       int64_t now, unsigned char **der, size_t *len, int64_t *produced)
 {
 	struct jpki_stmt *st = NULL;
 	bool row = false;
 	jpki_err rc = jpki_stmt_prepare(
 	    ca->store,
-	    "SELECT o.der FROM ocsp_response o JOIN certificate c ON c.serial = "
+	    "SELECT o.der, o.produced_at FROM ocsp_response o JOIN certificate c ON "
+	    "c.serial = "
 	    "o.serial WHERE o.serial = $1 AND c.kind = $2 AND o.produced_at > $3 AND "
 	    "o.produced_at <= $4",
 	    &st);
@@ -191,6 +288,7 @@ static jpki_err cached(struct jpki_ca *ca, enum jpki_pki_kind kind, const char *
 		} else {
 			memcpy(*der, p, n);
 			*len = n;
+			*produced = jpki_stmt_int64(st, 1);
 		}
 	}
 	jpki_stmt_finalize(st);
@@ -217,6 +315,12 @@ jpki_err jpki_ca_ocsp(struct jpki_ca *ca, const unsigned char *req, size_t req_l
 	*resp = NULL;
 	memset(stats, 0, sizeof *stats);
 
+	if ((rc = mem_validate(ca)) != JPKI_OK)
+		goto out_store;
+	if (mem_get(ca, req, req_len, now, resp, resp_len)) {
+		stats->cached = true;
+		return JPKI_OK;
+	}
 	/* RFC 6960 2.3: anything that does not parse as one OCSPRequest, with
 	 * nothing after it, is malformedRequest. */
 	if (req_len > 0 && req_len < (1u << 20))
@@ -240,33 +344,48 @@ jpki_err jpki_ca_ocsp(struct jpki_ca *ca, const unsigned char *req, size_t req_l
 		kind = k;
 	}
 	bool nonce = OCSP_REQUEST_get_ext_by_NID(r, NID_id_pkix_OCSP_Nonce, -1) >= 0;
+	/* RFC 5019's request (one SHA-1 CertID, no nonce): the stored response,
+	 * if there is a fresh one, is the answer. Revocation deletes it. */
+	bool cacheable = !nonce && n == 1 && is_sha1(ids[0]);
+	if (cacheable) {
+		ASN1_INTEGER *serial = NULL;
+		char hex[66];
+		OCSP_id_get0_info(NULL, NULL, NULL, &serial, ids[0]);
+		if (serial->type == V_ASN1_INTEGER && ASN1_STRING_length(serial) <= 32 &&
+		    jpkii_serial_hex(serial, hex, sizeof hex) == JPKI_OK) {
+			int64_t produced = 0;
+			if ((rc = cached(ca, (enum jpki_pki_kind)kind, hex, now, resp,
+					 resp_len, &produced)))
+				goto out_store;
+			if (*resp) {
+				mem_put(ca, req, req_len, *resp, *resp_len, produced);
+				stats->cached = true;
+				goto out;
+			}
+		}
+	}
+	/* A response that will be stored is read, signed and stored in one
+	 * write transaction: a revocation cannot commit in between and leave a
+	 * stored "good" behind it. A nonce response is only sent, so a read
+	 * without the lock is enough. */
+	if (cacheable && (rc = jpki_store_begin(ca->store)))
+		goto out_store;
 	for (int i = 0; i < n; i++) {
 		ASN1_INTEGER *serial = NULL;
 		OCSP_id_get0_info(NULL, NULL, NULL, &serial, ids[i]);
 		if ((rc = lookup_status(ca, (enum jpki_pki_kind)kind, serial, &cs[i])))
 			goto out_store;
 	}
-	bool cacheable = !nonce && n == 1 && is_sha1(ids[0]) && cs[0].known;
-	if (cacheable) {
-		if ((rc = cached(ca, (enum jpki_pki_kind)kind, cs[0].serial, now, resp,
-				 resp_len)))
-			goto out_store;
-		if (*resp) {
-			stats->cached = true;
-			goto out;
-		}
-	}
+	bool store = cacheable && cs[0].known;
 	if ((rc = sign_live(ca, (enum jpki_pki_kind)kind, ids, cs, n, nonce ? r : NULL,
 			    now, resp, resp_len, eb)))
 		goto out;
-	if (cacheable) {
-		if ((rc = jpki_store_begin(ca->store)) ||
-		    (rc = store_response(ca, cs[0].serial, now, *resp, *resp_len)) ||
-		    (rc = jpki_store_commit(ca->store))) {
-			jpki_store_rollback(ca->store);
-			goto out_store;
-		}
-	}
+	if (store && ((rc = store_response(ca, cs[0].serial, now, *resp, *resp_len)) ||
+		      (rc = jpki_store_commit(ca->store))))
+		goto out_store;
+	jpki_store_rollback(ca->store); /* the read-only case; no-op after commit */
+	if (store)
+		mem_put(ca, req, req_len, *resp, *resp_len, now);
 	rc = JPKI_OK;
 	goto out;
 out_store:
@@ -274,6 +393,7 @@ out_store:
 	OPENSSL_free(*resp);
 	*resp = NULL;
 out:
+	jpki_store_rollback(ca->store); /* no-op outside a transaction */
 	OCSP_REQUEST_free(r);
 	return rc;
 }
@@ -369,6 +489,7 @@ jpki_err jpki_ca_refresh_ocsp(struct jpki_ca *ca, int64_t now, size_t *count,
 		goto out_rollback;
 	if ((rc = jpki_store_commit(ca->store)))
 		goto out_store;
+	jpkii_ocsp_flush(ca);
 	*count = n;
 	free(due);
 	return JPKI_OK;

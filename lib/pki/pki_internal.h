@@ -30,7 +30,19 @@ struct jpki_ca {
 	char base_url[256];
 	int crl_hours;
 	int ocsp_days;
+	/* CertID hashes of the two issuing CAs (RFC 6960 4.1.1), computed once:
+	 * [kind][0 = SHA-1, 1 = SHA-256]. */
+	unsigned char id_name[2][2][32], id_key[2][2][32];
+	/* Pre-signed responses held in memory (lib/pki/ocsp.c). */
+	struct jpkii_ocsp_slot *mem;
+	int64_t mem_version; /* the store's data version they reflect */
 };
+
+/* Drops the in-memory responses (after this handle changed the store). */
+void jpkii_ocsp_flush(struct jpki_ca *ca);
+
+/* Fills ca->id_name and ca->id_key. */
+jpki_err jpkii_ocsp_prepare(struct jpki_ca *ca);
 
 /* The issuing CA index of a kind, and its OCSP responder. */
 static inline int jpkii_issuer_of(enum jpki_pki_kind k)

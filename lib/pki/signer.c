@@ -38,7 +38,10 @@ static jpki_err sign_crl(struct jpki_signer *s, X509_CRL *crl)
 static jpki_err sign_ocsp(struct jpki_signer *s, OCSP_BASICRESP *bs, X509 *cert)
 {
 	/* RFC 6960 4.2.2.3: responder ID by key hash; the responder
-	 * certificate goes along so clients can check it. */
+	 * certificate goes along so clients can check it. producedAt is the
+	 * real signing time (OpenSSL stamps the clock; RFC 6960 4.2.2.1 "the
+	 * time at which the OCSP responder signed this response"), while
+	 * thisUpdate and nextUpdate follow the caller's `now`. */
 	return OCSP_basic_sign(bs, cert, key_of(s), EVP_sha256(), NULL,
 			       OCSP_RESPID_KEY) > 0
 		   ? JPKI_OK

@@ -322,14 +322,39 @@ out:
 	return rc;
 }
 
+static void stmt_destroy(struct jpki_stmt *st)
+{
+	st->ops->finalize(st->h);
+	free(st);
+}
+
 void jpki_store_close(struct jpki_store *s)
 {
 	if (s == NULL)
 		return;
 	jpki_store_rollback(s);
+	for (int i = 0; i < s->n_cache; i++) {
+		stmt_destroy(s->cache[i].st);
+		free(s->cache[i].sql);
+	}
 	s->ops->close(s);
 	free(s->path);
 	free(s);
+}
+
+jpki_err jpki_store_data_version(struct jpki_store *s, int64_t *out)
+{
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	jpki_err rc = jpki_stmt_prepare(s, s->ops->data_version_sql, &st);
+	if (rc == JPKI_OK)
+		rc = jpki_stmt_step(st, &row);
+	if (rc == JPKI_OK && !row)
+		rc = JPKI_ERR_STORE;
+	if (rc == JPKI_OK)
+		*out = jpki_stmt_int64(st, 0);
+	jpki_stmt_finalize(st);
+	return rc;
 }
 
 const char *jpki_store_path(const struct jpki_store *s)
@@ -409,6 +434,14 @@ jpki_err jpki_stmt_prepare(struct jpki_store *s, const char *sql,
 		jpkii_store_seterr(s, "prepare: no SQL");
 		return JPKI_ERR_INTERNAL;
 	}
+	for (int i = 0; i < s->n_cache; i++) {
+		struct jpkii_cached_stmt *c = &s->cache[i];
+		if (!c->busy && strcmp(c->sql, sql) == 0) {
+			c->busy = true;
+			*out = c->st;
+			return JPKI_OK;
+		}
+	}
 	if ((st = calloc(1, sizeof *st)) == NULL) {
 		jpkii_store_seterr(s, "out of memory");
 		return JPKI_ERR_NOMEM;
@@ -418,6 +451,15 @@ jpki_err jpki_stmt_prepare(struct jpki_store *s, const char *sql,
 	if ((rc = s->ops->prepare(s, sql, &st->h)) != JPKI_OK) {
 		free(st);
 		return rc;
+	}
+	if (s->n_cache < JPKII_STMT_CACHE) {
+		struct jpkii_cached_stmt *c = &s->cache[s->n_cache];
+		if ((c->sql = strdup(sql)) != NULL) {
+			c->st = st;
+			c->busy = true;
+			st->slot = c;
+			s->n_cache++;
+		}
 	}
 	*out = st;
 	return JPKI_OK;
@@ -488,6 +530,11 @@ void jpki_stmt_finalize(struct jpki_stmt *st)
 {
 	if (st == NULL)
 		return;
-	st->ops->finalize(st->h);
-	free(st);
+	if (st->slot != NULL) {
+		/* Back to the cache, reset and with its bindings cleared. */
+		st->ops->reset(st);
+		st->slot->busy = false;
+		return;
+	}
+	stmt_destroy(st);
 }

@@ -30,6 +30,8 @@ struct jpkii_store_ops {
 	const char *name; /* "sqlite" */
 	/* The statement that opens a transaction holding the write lock. */
 	const char *begin_sql;
+	/* A query whose one integer changes when other connections commit. */
+	const char *data_version_sql;
 
 	/* Connects to target (a file path, a connection string) into s->db and
 	 * applies the session settings. On failure s->db is left NULL or for
@@ -58,8 +60,20 @@ struct jpkii_store_ops {
 	void (*finalize)(void *h);	     /* must not need the store */
 };
 
+/* Prepared statements kept for reuse: parsing SQL costs more than running
+ * most of our statements. Keyed by the SQL text. */
+#define JPKII_STMT_CACHE 48
+
+struct jpkii_cached_stmt {
+	char *sql;
+	struct jpki_stmt *st;
+	bool busy; /* handed out, not yet finalized */
+};
+
 struct jpki_store {
 	const struct jpkii_store_ops *ops;
+	struct jpkii_cached_stmt cache[JPKII_STMT_CACHE];
+	int n_cache;
 	void *db;	    /* the backend's connection */
 	char *path;	    /* the SQLite file; NULL for a server backend */
 	int schema_version; /* after migrations */
@@ -69,7 +83,8 @@ struct jpki_store {
 struct jpki_stmt {
 	struct jpki_store *s;
 	const struct jpkii_store_ops *ops;
-	void *h; /* the backend's statement */
+	void *h;		       /* the backend's statement */
+	struct jpkii_cached_stmt *slot; /* when it lives in the cache */
 };
 
 extern const struct jpkii_store_ops jpkii_sqlite_ops;

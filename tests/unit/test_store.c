@@ -560,7 +560,8 @@ static void seed_pki(struct jpki_store *s)
 	exec_ok(s, "INSERT INTO municipality VALUES ('131016', '千代田区')");
 	exec_ok(s, "INSERT INTO certificate VALUES ('0a', 'sign', 'sign', '131016', "
 		   "'S-0001', 0, 1, x'3000')");
-	exec_ok(s, "INSERT INTO revocation VALUES ('0a', 100, 1, 100)");
+	exec_ok(s, "INSERT INTO revocation VALUES ('0a', 'sign', '131016', 1, 100, 1, "
+		   "100)");
 }
 
 static void test_conflicts(void **state)
@@ -715,7 +716,8 @@ static void test_triggers(void **state)
 	     "append-only"},
 	    {"UPDATE revocation SET reason = 0", "revocations are final"},
 	    {"DELETE FROM revocation", "revocations are final"},
-	    {"INSERT OR REPLACE INTO revocation VALUES ('0a', 1, 0, 1)",
+	    {"INSERT OR REPLACE INTO revocation VALUES ('0a', 'sign', '131016', 1, 1, 0, "
+	     "1)",
 	     "revocations are final"},
 	};
 	struct jpki_errbuf eb = {{0}};
