@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,29 @@ static double openssl_speed_rsa2048(void)
 	if (p)
 		pclose(p);
 	return sign;
+}
+
+/* fsyncs per second of a small write in dir: the cost of one durable
+ * commit on this disk, the other half of issuance's physical limit. */
+static double fsync_rate(const char *dir)
+{
+	char path[400], block[4096] = {0};
+	snprintf(path, sizeof path, "%s/fsync-probe", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return 0;
+	double t0 = now_s(), t;
+	long n = 0;
+	do {
+		if (pwrite(fd, block, sizeof block, 0) != (ssize_t)sizeof block ||
+		    fdatasync(fd) != 0)
+			break;
+		n++;
+		t = now_s();
+	} while (t - t0 < 1.0);
+	close(fd);
+	unlink(path);
+	return (double)n / (now_s() - t0);
 }
 
 static const char subject_json[] =
@@ -335,6 +359,14 @@ int main(int argc, char **argv)
 	struct ctx c = {0};
 	setup(&c);
 	char serial[33];
+	double fs = fsync_rate(c.dir);
+	printf("peer: fsync of a 4 KiB write in the store's directory      %9.0f /s   "
+	       "bound for one commit per certificate: %.0f /s (%.1f%%)\n",
+	       fs, 1.0 / (1.0 / rsa + 1.0 / fs), 100.0 / (1.0 + rsa / fs));
+	if (getenv("JPKI_BENCH_ISSUE_ONLY")) { /* for profiling */
+		printf("%.0f /s\n", bench_issue(&c, 16, serial));
+		return 0;
+	}
 	static const int per[] = {1, 2, 16};
 	static const char *const what[] = {
 	    "one per durable commit", "renewal: sign+auth per commit",

@@ -48,8 +48,6 @@ const struct jpkii_migration jpkii_migrations[] = {
      "  not_before INTEGER NOT NULL,"
      "  not_after INTEGER NOT NULL,"
      "  der BLOB NOT NULL);"
-     "CREATE INDEX IF NOT EXISTS certificate_scope"
-     "  ON certificate(kind, municipality);"
      /* A revoked certificate never becomes good again (seed 001): no
       * UPDATE, no DELETE. reason is the RFC 5280 CRLReason code. kind,
       * municipality and not_after are the certificate's, copied so that a
