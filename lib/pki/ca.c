@@ -196,7 +196,7 @@ static X509_NAME *ca_name(int i)
 	return n;
 }
 
-static jpki_err random_serial(X509 *cert)
+jpki_err jpkii_new_serial(X509 *cert)
 {
 	unsigned char b[16];
 	if (RAND_bytes(b, sizeof b) != 1)
@@ -212,10 +212,6 @@ static jpki_err random_serial(X509 *cert)
 	return rc;
 }
 
-jpki_err jpkii_new_serial(X509 *cert)
-{
-	return random_serial(cert);
-}
 
 static const char *const ca_exts[CA_N][4] = {
     {"critical,CA:TRUE", "critical,keyCertSign,cRLSign", NULL, NULL},
@@ -251,7 +247,7 @@ static jpki_err build_ca_cert(int i, EVP_PKEY *key, X509 *issuer,
 	ASN1_TIME *na = jpkii_asn1_time(now + (int64_t)ca_years[i] * 365 * 86400 +
 					(int64_t)(ca_years[i] / 4) * 86400);
 	if (!c || !name || !nb || !na || !X509_set_version(c, X509_VERSION_3) ||
-	    random_serial(c) != JPKI_OK || !X509_set_subject_name(c, name) ||
+	    jpkii_new_serial(c) != JPKI_OK || !X509_set_subject_name(c, name) ||
 	    !X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name) ||
 	    !X509_set1_notBefore(c, nb) || !X509_set1_notAfter(c, na) ||
 	    !X509_set_pubkey(c, key))
@@ -593,22 +589,8 @@ jpki_err jpki_ca_cert_pem(struct jpki_ca *ca, const char *which, char **pem,
 			  struct jpki_errbuf *eb)
 {
 	for (int i = 0; i < CA_N; i++) {
-		if (strcmp(which, jpkii_ca_names[i]) != 0)
-			continue;
-		BIO *b = BIO_new(BIO_s_mem());
-		char *data;
-		if (b == NULL || !PEM_write_bio_X509(b, ca->cert[i])) {
-			BIO_free(b);
-			return JPKI_ERR_CRYPTO;
-		}
-		long n = BIO_get_mem_data(b, &data);
-		*pem = malloc((size_t)n + 1);
-		if (*pem) {
-			memcpy(*pem, data, (size_t)n);
-			(*pem)[n] = '\0';
-		}
-		BIO_free(b);
-		return *pem ? JPKI_OK : JPKI_ERR_NOMEM;
+		if (strcmp(which, jpkii_ca_names[i]) == 0)
+			return jpkii_cert_pem(ca->cert[i], pem);
 	}
 	return jpki_errf(eb, JPKI_ERR_INVALID,
 			 "'%.20s' is not root, sign, auth, ocsp-sign or ocsp-auth",

@@ -660,7 +660,7 @@ void jpki_issued_release(struct jpki_issued *i)
 	memset(i, 0, sizeof *i);
 }
 
-static jpki_err to_pem(X509 *c, char **pem)
+jpki_err jpkii_cert_pem(X509 *c, char **pem)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *data;
@@ -760,7 +760,7 @@ jpki_err jpki_ca_issue(struct jpki_ca *ca, enum jpki_pki_kind kind,
 	if (own && (rc = jpki_store_commit(ca->store)))
 		goto out_store;
 	snprintf(out->issue_number, sizeof out->issue_number, "%s", issue_number);
-	rc = to_pem(c, &out->pem);
+	rc = jpkii_cert_pem(c, &out->pem);
 	goto out;
 out_store:
 	jpki_errf(eb, rc, "store: %s", jpki_store_errmsg(ca->store));
