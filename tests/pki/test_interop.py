@@ -162,7 +162,9 @@ class T:
 
     # -- sqlite3 CLI
     def sql(self, query, expect=0):
-        p = self.run(["sqlite3", self.db, query])
+        # A busy timeout, as jpki has: a reader that opens the file while a
+        # jpki process is checkpointing on close would otherwise fail at once.
+        p = self.run(["sqlite3", "-cmd", ".timeout 5000", self.db, query])
         if expect is not None and p.rc != expect:
             self.fail(f"sqlite3 {query!r}: expected exit {expect}\n{p.show()}")
         return p
@@ -370,7 +372,10 @@ def subject_pairs(name):
 
 
 def serial_hex(cert):
-    return format(cert.serial_number, "x")
+    # Whole bytes, as the store keeps serials and openssl prints them: a serial
+    # whose first byte is 01 (1 in 128 of ours) is "01…", not "1…".
+    h = format(cert.serial_number, "x")
+    return h if len(h) % 2 == 0 else "0" + h
 
 
 def openssl_time(naive_utc):
