@@ -100,6 +100,10 @@ int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
 int cli_write_out(const struct cmd_ctx *c, const char *path, const void *data,
 		  size_t n, bool binary);
 
+/* Checks, before any work, that cli_write_out(path, binary) can succeed:
+ * stdout is not a terminal, or path's directory exists and is writable. */
+int cli_check_out(const struct cmd_ctx *c, const char *path);
+
 /* One entry per command (cli/cmd_*.c). */
 int cmd_holidays(int argc, char **argv);
 int cmd_age(int argc, char **argv);

@@ -49,6 +49,6 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (e != JPKI_OK)
 		return fail(&c, EXIT_REFUSED, "%s", eb.msg);
-	printf("audit log intact: %lld rows\n", (long long)r.rows);
+	printf("audit log intact: %lld row%s\n", (long long)r.rows, r.rows == 1 ? "" : "s");
 	return EXIT_OK;
 }

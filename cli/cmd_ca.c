@@ -24,7 +24,8 @@ static const char ca_usage[] =
     "       [--crl-hours N] [--ocsp-days N] [--passphrase-file F | --insecure-no-passphrase]\n"
     "                         create the root, signing and auth CAs and their OCSP\n"
     "                         responders; refuses (exit 1) on a store that has a CA\n"
-    "  cert root|sign|auth|ocsp-sign|ocsp-auth     a CA certificate, PEM\n"
+    "  cert root|sign|auth|ocsp-sign|ocsp-auth     a CA certificate, PEM (--json:\n"
+    "                         {\"name\":...,\"pem\":...})\n"
     "  issue --kind sign|auth --pubkey FILE.pem --subject FILE.json --expires D\n"
     "                         a certificate, PEM (valid to 23:59:59 JST of D)\n"
     "  revoke --serial HEX --reason REASON [--at DATETIME]\n"
@@ -37,9 +38,10 @@ static const char ca_usage[] =
     "\n"
     "Signing commands read the key passphrase from JPKI_CA_PASSPHRASE or\n"
     "--passphrase-file F (its first line). --base-url (default\n"
-    "http://127.0.0.1:8080) makes the URLs in certificates: CRLDP\n"
-    "{base}/crl/{sign|auth}/{municipality}.crl, full CRL {base}/crl/{kind}.crl,\n"
-    "OCSP {base}/ocsp/{kind}. --json where a command prints data.\n";
+    "http://127.0.0.1:8080) makes the URLs: in certificates the CRLDP\n"
+    "{base}/crl/{sign|auth}/{municipality}.crl and OCSP {base}/ocsp/{kind}; the\n"
+    "full CRL is published at {base}/crl/{kind}.crl. --json on init, cert,\n"
+    "issue, revoke and refresh-ocsp (crl and ocsp write DER).\n";
 
 /* Reads the passphrase: --passphrase-file (first line) or the environment.
  * *out is malloc'd (wipe with free_secret) or NULL when none is given. */
@@ -196,6 +198,11 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 	if (!insecure && (rc = read_passphrase(c, pass_file, &pass)) >= 0)
 		return rc;
 	o.passphrase = pass;
+	/* Bad options must not leave an empty store behind. */
+	if (jpki_ca_init_check(&o, &eb) != JPKI_OK) {
+		free_secret(pass);
+		return fail(c, EXIT_USAGE, "%s", eb.msg);
+	}
 	if ((rc = cli_now(c, &o.now)) >= 0) {
 		free_secret(pass);
 		return rc;
@@ -218,14 +225,16 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 		return fail(c, exit_for(e), "%s", eb.msg);
 	}
 	if (*c->json) {
-		json_t *doc = json_pack("{s:s,s:s,s:i,s:i}", "keys", keys, "base_url",
-					o.base_url, "municipalities", (int)o.n_munis,
-					"key_bits", o.key_bits);
+		json_t *doc = json_pack("{s:s,s:b,s:s,s:i,s:i}", "keys", keys,
+					"keys_encrypted", !insecure, "base_url", o.base_url,
+					"municipalities", (int)o.n_munis, "key_bits",
+					o.key_bits);
 		close_ca(s, ca);
 		return print_json(c, doc);
 	}
-	printf("initialized the CA: keys in %s (%s), %zu municipalities, RSA-%d\n", keys,
-	       insecure ? "NOT encrypted" : "encrypted", o.n_munis, o.key_bits);
+	printf("initialized the CA: keys in %s (%s), %zu municipalit%s, RSA-%d\n", keys,
+	       insecure ? "NOT encrypted" : "encrypted", o.n_munis,
+	       o.n_munis == 1 ? "y" : "ies", o.key_bits);
 	close_ca(s, ca);
 	return EXIT_OK;
 }
@@ -375,7 +384,7 @@ static int ca_revoke(const struct cmd_ctx *c, int argc, char **argv)
 	char when[32];
 	iso_jst(r.revoked_at, when);
 	if (*c->json)
-		return print_json(c, json_pack("{s:s,s:s,s:s,s:b}", "serial", serial,
+		return print_json(c, json_pack("{s:s,s:s,s:s,s:b}", "serial", r.serial,
 					       "revoked_at", when, "reason",
 					       jpki_revocation_reason_name(r.reason),
 					       "already", r.already));
@@ -408,6 +417,9 @@ static int ca_crl(const struct cmd_ctx *c, int argc, char **argv)
 	struct jpki_store *s;
 	struct jpki_ca *ca;
 	struct jpki_errbuf eb = {{0}};
+	/* Before a CRL number is spent on a CRL that could not be delivered. */
+	if ((rc = cli_check_out(c, out_f)) >= 0)
+		return rc;
 	if ((rc = cli_now(c, &now)) >= 0 || (rc = open_ca(c, pass_file, &s, &ca)) >= 0)
 		return rc;
 	unsigned char *der = NULL;
@@ -438,6 +450,8 @@ static int ca_ocsp(const struct cmd_ctx *c, int argc, char **argv)
 		return rc;
 	unsigned char *req = NULL, *resp = NULL;
 	size_t req_len = 0, resp_len = 0;
+	if ((rc = cli_check_out(c, out_f)) >= 0)
+		return rc;
 	if (in_f) {
 		char *buf;
 		if ((rc = read_file(c, in_f, 1 << 20, &buf, &req_len)) >= 0)

@@ -38,7 +38,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
 	fputs(
-	    "\nDates are YYYY-MM-DD (JST). Every command takes --help and --json.\n"
+	    "\nDates are YYYY-MM-DD (JST). Every command takes --help; those that\n"
+	    "print data take --json.\n"
 	    "With --json a refusal (exit 1) also prints {\"error\":\"refused\",...}.\n"
 	    "jpki --version prints the version. JPKI_NOW pins the clock.\n"
 	    "--store (or JPKI_STORE, default ./var/jpki.db) and --keys (JPKI_KEYS,\n"
@@ -70,7 +71,8 @@ static int globals(int argc, char **argv)
 			v = argv[++i];
 		}
 		if (*dest != NULL || v[0] == '\0') {
-			fprintf(stderr, "jpki: %.8s given twice or empty\n", a);
+			fprintf(stderr, "jpki: %s given twice or empty\n",
+				dest == &cli_globals.store ? "--store" : "--keys");
 			return -1;
 		}
 		*dest = v;

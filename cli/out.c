@@ -112,6 +112,14 @@ int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
 				    "give --store)", path);
 		if (create && deflt && mkdir("./var", 0700) != 0 && errno != EEXIST)
 			return fail(c, EXIT_INTERNAL, "./var: %s", strerror(errno));
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		if (slash && dir[0] && access(dir, F_OK) != 0)
+			return fail(c, EXIT_USAGE, "%s: no such directory for the store",
+				    dir);
 	}
 	const char *keys = cli_globals.keys;
 	if (keys == NULL && (keys = getenv("JPKI_KEYS")) != NULL && keys[0] == '\0')
@@ -149,7 +157,7 @@ int cli_write_out(const struct cmd_ctx *c, const char *path, const void *data,
 		return fail(c, EXIT_USAGE, "%s: path too long", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return fail(c, EXIT_INTERNAL, "%s: %s", tmp, strerror(errno));
+		return fail(c, EXIT_INTERNAL, "%s: %s", path, strerror(errno));
 	size_t off = 0;
 	while (off < n) {
 		ssize_t w = write(fd, (const char *)data + off, n - off);
@@ -165,5 +173,24 @@ int cli_write_out(const struct cmd_ctx *c, const char *path, const void *data,
 		unlink(tmp);
 		return fail(c, EXIT_INTERNAL, "%s: cannot write", path);
 	}
+	return -1;
+}
+
+int cli_check_out(const struct cmd_ctx *c, const char *path)
+{
+	if (path == NULL) {
+		if (isatty(STDOUT_FILENO))
+			return fail(c, EXIT_USAGE, "refusing to write DER to a terminal "
+				    "(use --out FILE or a pipe)");
+		return -1;
+	}
+	char dir[4096];
+	if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+		return fail(c, EXIT_USAGE, "%s: path too long", path);
+	char *slash = strrchr(dir, '/');
+	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+	if (access(d, W_OK) != 0)
+		return fail(c, EXIT_USAGE, "--out %s: %s is not a writable directory", path,
+			    d);
 	return -1;
 }

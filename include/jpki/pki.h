@@ -54,6 +54,10 @@ struct jpki_ca_init_opts {
 	int64_t now;
 };
 
+/* Checks the options alone (before a store is created for them). */
+jpki_err jpki_ca_init_check(const struct jpki_ca_init_opts *o,
+			    struct jpki_errbuf *eb);
+
 /* Creates the hierarchy in an empty store: five keys in keys_dir (created
  * 0700 if missing; files 0600, O_EXCL|O_NOFOLLOW, encrypted PEM) and their
  * certificates, settings and municipalities in the store, in one
@@ -126,6 +130,7 @@ jpki_err jpki_revocation_reason_parse(const char *s, enum jpki_revocation_reason
 const char *jpki_revocation_reason_name(int code);
 
 struct jpki_revoke_result {
+	char serial[66];    /* the serial, normalized: lowercase whole-byte hex */
 	bool already;       /* it was revoked before: nothing changed */
 	int64_t revoked_at; /* the (first) revocation time */
 	int reason;

@@ -291,7 +291,7 @@ static int path_join(char *buf, size_t n, const char *dir, const char *file)
 
 /* ---- init ---- */
 
-static jpki_err check_opts(const struct jpki_ca_init_opts *o, struct jpki_errbuf *eb)
+jpki_err jpki_ca_init_check(const struct jpki_ca_init_opts *o, struct jpki_errbuf *eb)
 {
 	if (o->key_bits != 2048 && o->key_bits != 3072 && o->key_bits != 4096)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "--key-bits must be 2048, 3072 "
@@ -314,6 +314,10 @@ static jpki_err check_opts(const struct jpki_ca_init_opts *o, struct jpki_errbuf
 	if (o->passphrase != NULL && strlen(o->passphrase) < 8)
 		return jpki_errf(eb, JPKI_ERR_INVALID,
 				 "the passphrase must have at least 8 characters");
+	if (o->n_munis == 0)
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "at least one --municipality CODE:NAME is required "
+				 "(certificates are issued for a municipality)");
 	for (size_t i = 0; i < o->n_munis; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(o->munis[i].code, o->munis[j].code) == 0)
@@ -368,7 +372,7 @@ jpki_err jpki_ca_init(struct jpki_store *s, const char *keys_dir,
 	bool written[CA_N] = {0};
 	char buf[512];
 
-	if ((rc = check_opts(o, eb)) != JPKI_OK)
+	if ((rc = jpki_ca_init_check(o, eb)) != JPKI_OK)
 		return rc;
 	/* Refuse before touching anything: no key file, no row. */
 	if (store_has_ca(s, &rc) || rc != JPKI_OK)
@@ -575,11 +579,10 @@ jpki_err jpkii_ca_signer(struct jpki_ca *ca, int i, struct jpki_signer **out,
 	if (ca->signer[i] == NULL) {
 		if (path_join(path, sizeof path, ca->keys_dir, ca->key_file[i]) != 0)
 			return jpki_errf(eb, JPKI_ERR_INVALID, "keys path too long");
-		jpki_err rc = jpkii_signer_file_open(path, ca->passphrase,
+		jpki_err rc = jpkii_signer_file_open(path, ca->passphrase, ca->cert[i],
 						     &ca->signer[i], eb);
 		if (rc != JPKI_OK)
 			return rc;
-		/* The key must match the certificate in the store. */
 	}
 	*out = ca->signer[i];
 	return JPKI_OK;
@@ -668,6 +671,7 @@ jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 	if (normalize_serial(serial_hex, serial) != JPKI_OK)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "'%.70s' is not a hex serial",
 				 serial_hex);
+	memcpy(out->serial, serial, sizeof out->serial);
 	if (strcmp(jpki_revocation_reason_name((int)reason), "unknown") == 0)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "unknown reason");
 	if (at > now)

@@ -49,6 +49,11 @@ static jpki_err take_text(json_t *o, const char *key, size_t max_chars, char **o
 				 key);
 	const char *s = json_string_value(v);
 	size_t n = json_string_length(v);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return jpki_errf(eb, JPKI_ERR_INVALID,
+					 "subject: \"%s\" contains a control character",
+					 key);
 	*chars = jpki_utf8_chars(s, n);
 	if (*chars < 0)
 		return jpki_errf(eb, JPKI_ERR_INVALID,
@@ -101,6 +106,8 @@ jpki_err jpki_subject_parse(const char *text, size_t len, enum jpki_pki_kind kin
 	ssize_t name_n, name_alt_n, addr_n, addr_alt_n;
 	memset(out, 0, sizeof *out);
 	out->birth = JPKI_DAY_NONE;
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		text += 3, len -= 3; /* a UTF-8 byte order mark */
 	if (jpki_utf8_chars(text, len) < 0)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "subject: not UTF-8 text");
 	json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

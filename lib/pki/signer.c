@@ -87,7 +87,7 @@ static int pass_cb(char *buf, int size, int rwflag, void *u)
 	return (int)n;
 }
 
-jpki_err jpkii_signer_file_open(const char *path, const char *passphrase,
+jpki_err jpkii_signer_file_open(const char *path, const char *passphrase, X509 *cert,
 				struct jpki_signer **out, struct jpki_errbuf *eb)
 {
 	jpki_err rc = JPKI_ERR_IO;
@@ -111,6 +111,14 @@ jpki_err jpkii_signer_file_open(const char *path, const char *passphrase,
 			rc = jpki_errf(eb, JPKI_ERR_PASSPHRASE,
 				       "cannot decrypt the CA key %s: wrong passphrase?",
 				       path);
+		goto out;
+	}
+	/* A key that is not the certificate's would sign things no one can
+	 * verify: refuse it before the first signature. */
+	if (X509_check_private_key(cert, key) != 1) {
+		ERR_clear_error();
+		rc = jpki_errf(eb, JPKI_ERR_CRYPTO,
+			       "the key %s does not belong to its CA certificate", path);
 		goto out;
 	}
 	rc = jpkii_signer_from_key(key, out);

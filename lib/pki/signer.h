@@ -30,9 +30,10 @@ struct jpki_signer {
 };
 
 /* File backend: a PEM private key (PKCS#8, encrypted with AES-256-CBC when
- * a passphrase is given). JPKI_ERR_PASSPHRASE when it does not decrypt,
- * JPKI_ERR_REFUSED when it is encrypted and no passphrase was given. */
-jpki_err jpkii_signer_file_open(const char *path, const char *passphrase,
+ * a passphrase is given) that must belong to `cert`. JPKI_ERR_PASSPHRASE
+ * when it does not decrypt, JPKI_ERR_REFUSED when it is encrypted and no
+ * passphrase was given, JPKI_ERR_CRYPTO when it is not cert's key. */
+jpki_err jpkii_signer_file_open(const char *path, const char *passphrase, X509 *cert,
 				struct jpki_signer **out, struct jpki_errbuf *eb);
 
 /* A file-backend signer over a key already in memory (init). Takes a

@@ -631,6 +631,10 @@ def _(t):
         ("--passphrase-file and --insecure-no-passphrase",
          [*MUNI_ARGS, "--passphrase-file", str(t.write("p", PASS)),
           "--insecure-no-passphrase"]),
+        ("no municipality", ["--insecure-no-passphrase"]),
+        ("key bits 1024", [*MUNI_ARGS, "--key-bits", "1024", "--insecure-no-passphrase"]),
+        ("a base URL with a trailing slash",
+         [*MUNI_ARGS, "--base-url", "http://ca.example/", "--insecure-no-passphrase"]),
     ]
     for label, args in rows:
         p = t.jpki("ca", "init", *args, expect=2, what=f"init: {label}")
@@ -638,6 +642,7 @@ def _(t):
         t.check(p.out == b"", f"init: {label}: printed on stdout")
         keys = list(t.keys.iterdir()) if t.keys.exists() else []
         t.eq(keys, [], f"init: {label}: key files left")
+        t.check(not os.path.exists(t.db), f"init: {label}: an empty store was left")
         if label.startswith("no passphrase"):
             t.check("passphrase" in p.etext, f"init: {label}: stderr does not say why: "
                     f"{p.etext!r}")
@@ -645,6 +650,17 @@ def _(t):
             t.check("131017" in p.etext, f"init: {label}: stderr does not name the code")
     # Nothing was initialized: a later init works.
     t.init()
+
+
+@case("a", "a CA key file that is not its certificate's is refused before signing")
+def _(t):
+    t.init()
+    sign = t.keys / "sign.key.pem"
+    sign.write_bytes((t.keys / "auth.key.pem").read_bytes())
+    p = t.issue("sign", subject(), expect=3)
+    t.check("does not belong" in p.etext, f"stderr does not say why: {p.etext!r}")
+    t.check(p.out == b"", "a certificate was printed")
+    t.eq(t.count("certificate"), 0, "a certificate row was written")
 
 
 # ---------------------------------------------------------------- b. passphrases
