@@ -287,7 +287,7 @@ static int ca_issue(const struct cmd_ctx *c, int argc, char **argv)
 	    {"json", OPT_FLAG, (bool *)c->json, false, false},
 	};
 	size_t npos;
-	enum jpki_pki_kind kind;
+	enum jpki_pki_kind kind = JPKI_PKI_SIGN;
 	int rc = args_parse(c, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0,
 			    &npos);
 	if (rc >= 0 || (rc = parse_kind(c, kind_s, &kind)) >= 0)
@@ -408,7 +408,7 @@ static int ca_crl(const struct cmd_ctx *c, int argc, char **argv)
 	    {"passphrase-file", OPT_STRING, &pass_file, false, false},
 	};
 	size_t npos;
-	enum jpki_pki_kind kind;
+	enum jpki_pki_kind kind = JPKI_PKI_SIGN;
 	int rc = args_parse(c, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0,
 			    &npos);
 	if (rc >= 0 || (rc = parse_kind(c, kind_s, &kind)) >= 0)
