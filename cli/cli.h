@@ -94,6 +94,9 @@ struct jpki_store;
 int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
 		   char *keys_dir, size_t keys_len);
 
+/* The SQLite file the globals name, or NULL for a server store. Static. */
+const char *cli_store_file(void);
+
 /* Writes n bytes to path atomically (temp file, fsync, rename), or to
  * stdout when path is NULL (refusing a terminal for binary data). Returns
  * -1 on success or an exit code after printing why. */

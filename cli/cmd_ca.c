@@ -20,7 +20,8 @@
 static const char ca_usage[] =
     "usage: jpki [--store URL] [--keys DIR] ca <command> [options]\n"
     "\n"
-    "  init [--municipality CODE:NAME]... [--base-url URL] [--key-bits 2048|3072|4096]\n"
+    "  init --municipality CODE:NAME [--municipality CODE:NAME]... [--base-url URL]\n"
+    "       [--key-bits 2048|3072|4096]\n"
     "       [--crl-hours N] [--ocsp-days N] [--passphrase-file F | --insecure-no-passphrase]\n"
     "                         create the root, signing and auth CAs and their OCSP\n"
     "                         responders; refuses (exit 1) on a store that has a CA\n"
@@ -209,6 +210,8 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 	}
 	struct jpki_store *s = NULL;
 	char keys[4096];
+	const char *file = cli_store_file();
+	bool existed = file == NULL || access(file, F_OK) == 0;
 	if ((rc = cli_open_store(c, true, &s, keys, sizeof keys)) >= 0) {
 		free_secret(pass);
 		return rc;
@@ -217,6 +220,14 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 	free_secret(pass);
 	if (e != JPKI_OK) {
 		jpki_store_close(s);
+		if (!existed) { /* a refused init leaves no empty store */
+			char side[4200];
+			unlink(file);
+			snprintf(side, sizeof side, "%s-wal", file);
+			unlink(side);
+			snprintf(side, sizeof side, "%s-shm", file);
+			unlink(side);
+		}
 		return fail(c, exit_for(e), "%s", eb.msg);
 	}
 	struct jpki_ca *ca = NULL;

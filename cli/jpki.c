@@ -40,7 +40,8 @@ static void usage(FILE *f)
 	fputs(
 	    "\nDates are YYYY-MM-DD (JST). Every command takes --help; those that\n"
 	    "print data take --json.\n"
-	    "With --json a refusal (exit 1) also prints {\"error\":\"refused\",...}.\n"
+	    "With --json a refusal (exit 1) also prints a JSON document: the\n"
+	    "command's own result, or {\"error\":\"refused\",...}.\n"
 	    "jpki --version prints the version. JPKI_NOW pins the clock.\n"
 	    "--store (or JPKI_STORE, default ./var/jpki.db) and --keys (JPKI_KEYS,\n"
 	    "default <store>.keys) name the store and the CA keys directory.\n"

@@ -94,13 +94,29 @@ out:
 	return rc;
 }
 
+static const char *store_url(void)
+{
+	const char *url = cli_globals.store;
+	if (url == NULL && (url = getenv("JPKI_STORE")) != NULL && url[0] == '\0')
+		url = NULL;
+	return url;
+}
+
+const char *cli_store_file(void)
+{
+	const char *url = store_url();
+	if (url == NULL)
+		return JPKI_STORE_DEFAULT;
+	if (strstr(url, "://") != NULL)
+		return NULL;
+	return strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+}
+
 int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
 		   char *keys_dir, size_t keys_len)
 {
 	struct jpki_errbuf eb = {{0}};
-	const char *url = cli_globals.store;
-	if (url == NULL && (url = getenv("JPKI_STORE")) != NULL && url[0] == '\0')
-		url = NULL;
+	const char *url = store_url();
 	bool deflt = url == NULL;
 	if (deflt)
 		url = JPKI_STORE_DEFAULT;

@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "jpki/utf8.h"
 #include "pki_internal.h"
 #include "banned.h"
 
@@ -116,6 +117,19 @@ jpki_err jpkii_audit(struct jpki_ca *ca, int64_t now, const char *action,
 				 details_json, eb);
 }
 
+bool jpkii_has_control(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+		/* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8. */
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return true;
+	}
+	return false;
+}
+
 /* ---- municipalities (全国地方公共団体コード) ---- */
 
 static const char *const prefectures[47] = {
@@ -169,6 +183,11 @@ jpki_err jpki_municipality_parse(const char *s, struct jpki_municipality *out,
 	size_t n = strlen(colon + 1);
 	if (n == 0 || n >= sizeof out->name)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "%s: the name is empty or too long",
+				 out->code);
+	if (jpki_utf8_chars(colon + 1, n) < 0 || jpkii_has_control(colon + 1))
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "%s: the name is not UTF-8 text without control "
+				 "characters",
 				 out->code);
 	memcpy(out->name, colon + 1, n + 1);
 	return JPKI_OK;
@@ -303,10 +322,11 @@ jpki_err jpki_ca_init_check(const struct jpki_ca_init_opts *o, struct jpki_errbu
 	size_t n = strlen(o->base_url);
 	if ((strncmp(o->base_url, "http://", 7) != 0 &&
 	     strncmp(o->base_url, "https://", 8) != 0) ||
-	    n > 200 || o->base_url[n - 1] == '/' || strpbrk(o->base_url, " \"<>\\"))
+	    n > 200 || o->base_url[n - 1] == '/' || strpbrk(o->base_url, " \"<>\\") ||
+	    jpkii_has_control(o->base_url))
 		return jpki_errf(eb, JPKI_ERR_INVALID,
-				 "--base-url: an http(s) URL without a trailing "
-				 "slash, at most 200 characters");
+				 "--base-url: an http(s) URL without spaces, control "
+				 "characters or a trailing slash, at most 200 characters");
 	if (o->passphrase == NULL && !o->insecure_no_passphrase)
 		return jpki_errf(eb, JPKI_ERR_INVALID,
 				 "a passphrase is required (JPKI_CA_PASSPHRASE or "

@@ -49,11 +49,9 @@ static jpki_err take_text(json_t *o, const char *key, size_t max_chars, char **o
 				 key);
 	const char *s = json_string_value(v);
 	size_t n = json_string_length(v);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return jpki_errf(eb, JPKI_ERR_INVALID,
-					 "subject: \"%s\" contains a control character",
-					 key);
+	if (strlen(s) != n || jpkii_has_control(s))
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "subject: \"%s\" contains a control character", key);
 	*chars = jpki_utf8_chars(s, n);
 	if (*chars < 0)
 		return jpki_errf(eb, JPKI_ERR_INVALID,

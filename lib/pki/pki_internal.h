@@ -77,6 +77,9 @@ ASN1_TIME *jpkii_asn1_time(int64_t t);
 /* Adds an extension from OpenSSL's v3 config syntax ("critical,CA:TRUE"). */
 jpki_err jpkii_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 
+/* Whether UTF-8 text has a C0 or C1 control character or DEL. */
+bool jpkii_has_control(const char *s);
+
 /* The certificate as PEM, malloc'd and NUL-terminated (caller frees). */
 jpki_err jpkii_cert_pem(X509 *c, char **pem);
 
