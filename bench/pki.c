@@ -275,7 +275,7 @@ static void fill_revocations(struct ctx *c, long n, unsigned char (*serials)[16]
  * same extensions, signed, encoded. */
 static double raw_crl(struct ctx *c, long n, unsigned char (*serials)[16], size_t *len)
 {
-	char path[400], *pem;
+	char path[400], *pem = NULL;
 	struct jpki_errbuf eb = {{0}};
 	snprintf(path, sizeof path, "%s/sign.key.pem", c->keys);
 	FILE *f = fopen(path, "r");

@@ -7,8 +7,8 @@
 #include "cli.h"
 #include "banned.h"
 
-static int vreport(const struct cmd_ctx *c, int code, bool json_doc, const char *fmt,
-		   va_list ap)
+__attribute__((format(printf, 4, 0))) static int
+vreport(const struct cmd_ctx *c, int code, bool json_doc, const char *fmt, va_list ap)
 {
 	char msg[512];
 	if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)

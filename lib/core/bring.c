@@ -169,11 +169,11 @@ static const struct jpki_bring_item pin_proxy_form[] = {
 	 "記入し、封をしたもの）", 0, 1},
 	{ID_PHOTO_PROXY, SAB, 1},
 };
+#define NOTE_NOTICE_FORM_NO_RESET                                            \
+	"有効期限通知書に同封の照会書兼回答書（現在の暗証番号を記入するもの）では暗証" \
+	"番号を再設定できません。"
 static const char *const pin_proxy_form_notes[] = {
-	NOTE_MAIN,
-	"有効期限通知書に同封の照会書兼回答書（現在の暗証番号を記入するもの）では暗証"
-	"番号を再設定できません。",
-	NOTE_ORIGINALS, NOTE_ID_MATCH};
+	NOTE_MAIN, NOTE_NOTICE_FORM_NO_RESET, NOTE_ORIGINALS, NOTE_ID_MATCH};
 
 static const struct jpki_bring_item pin_proxy_noform[] = {
 	{CARD_HOLDER, 0, 1},
