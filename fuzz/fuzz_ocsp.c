@@ -55,8 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned char *resp = NULL;
 	size_t len = 0;
 	struct jpki_ocsp_stats st;
-	if (jpki_ca_ocsp(ca, data, size, now, &resp, &len, &st, NULL) != JPKI_OK)
+	struct jpki_errbuf eb = {{0}};
+	jpki_err rc_ = jpki_ca_ocsp(ca, data, size, now, &resp, &len, &st, &eb);
+	if (rc_ != JPKI_OK) {
+		fprintf(stderr, "fuzz_ocsp: no answer (%d, %zu bytes): %s\n", (int)rc_, size, eb.msg);
 		__builtin_trap(); /* the store works: every input gets an answer */
+	}
 	const unsigned char *p = resp;
 	OCSP_RESPONSE *r = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
 	if (r == NULL || p != resp + len)

@@ -295,6 +295,20 @@ static jpki_err cached(struct jpki_ca *ca, enum jpki_pki_kind kind, const char *
 	return rc;
 }
 
+/* RFC 6960 4.1.1: the request is DER. OpenSSL's parser also takes BER and
+ * odd encodings of ANY it cannot write back (a fuzzer found a CertID whose
+ * algorithm parameters parse but do not re-encode, so no response could
+ * be signed for it). Only a request that re-encodes to its own bytes is
+ * answered. */
+static bool is_der(OCSP_REQUEST *r, const unsigned char *req, size_t len)
+{
+	unsigned char *der = NULL;
+	int n = i2d_OCSP_REQUEST(r, &der);
+	bool same_bytes = n > 0 && (size_t)n == len && memcmp(der, req, len) == 0;
+	OPENSSL_free(der);
+	return same_bytes;
+}
+
 static bool is_sha1(OCSP_CERTID *id)
 {
 	ASN1_OBJECT *md = NULL;
@@ -326,7 +340,8 @@ jpki_err jpki_ca_ocsp(struct jpki_ca *ca, const unsigned char *req, size_t req_l
 	if (req_len > 0 && req_len < (1u << 20))
 		r = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
 	int n = r ? OCSP_request_onereq_count(r) : 0;
-	if (r == NULL || p != req + req_len || n < 1 || n > MAX_SINGLE_REQUESTS) {
+	if (r == NULL || p != req + req_len || n < 1 || n > MAX_SINGLE_REQUESTS ||
+	    !is_der(r, req, req_len)) {
 		ERR_clear_error();
 		stats->status = OCSP_RESPONSE_STATUS_MALFORMEDREQUEST;
 		rc = status_response(stats->status, resp, resp_len);

@@ -1427,6 +1427,11 @@ def _(t):
         ("two requests back to back", good + good, 1),
         ("a certificate instead of a request",
          x.public_bytes(serialization.Encoding.DER), 1),
+        # The request's outer length in BER long form (0x81 NN): valid BER,
+        # not DER (RFC 6960 4.1.1 requires DER).
+        ("BER, not DER (long-form length)",
+         b"\x30\x81" + good[1:2] + good[2:] if good[1] < 0x80 else b"\x30\x82\x00" + good[2:],
+         1),
         ("another CA's certificate", other, 6),
         ("our serial under another CA", other_serial, 6),
     ]
