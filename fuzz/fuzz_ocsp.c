@@ -20,10 +20,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct jpki_store *store;
 static struct jpki_ca *ca;
 static int64_t now;
+static char dir[] = "/tmp/jpki-fuzz-ocsp-XXXXXX";
+
+/* Leaves nothing behind in /tmp. */
+static void teardown(void)
+{
+	char cmd[128];
+	jpki_ca_close(ca);
+	jpki_store_close(store);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "fuzz_ocsp: could not remove %s\n", dir);
+}
 
 static void setup(void)
 {
-	static char dir[] = "/tmp/jpki-fuzz-ocsp-XXXXXX";
 	char db[64], keys[64];
 	struct jpki_errbuf eb = {{0}};
 	struct jpki_municipality m;
@@ -46,6 +57,7 @@ static void setup(void)
 		fprintf(stderr, "fuzz_ocsp: setup: %s\n", eb.msg);
 		abort();
 	}
+	atexit(teardown);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
