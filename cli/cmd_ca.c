@@ -345,14 +345,6 @@ out:
 
 /* ---- revoke ---- */
 
-static void iso_jst(int64_t t, char buf[32])
-{
-	char d[JPKI_DATE_BUFSZ];
-	int32_t sec = jpki_jst_second_of_day(t);
-	snprintf(buf, 32, "%sT%02d:%02d:%02d+09:00", jpki_date_format(jpki_jst_day(t), d),
-		 (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
-}
-
 static int ca_revoke(const struct cmd_ctx *c, int argc, char **argv)
 {
 	const char *serial = NULL, *reason_s = NULL, *at_s = NULL, *pass_file = NULL;
@@ -392,8 +384,8 @@ static int ca_revoke(const struct cmd_ctx *c, int argc, char **argv)
 	close_ca(s, ca);
 	if (e != JPKI_OK)
 		return fail(c, exit_for(e), "%s", eb.msg);
-	char when[32];
-	iso_jst(r.revoked_at, when);
+	char when[JPKI_INSTANT_BUFSZ];
+	jpki_instant_format(r.revoked_at, when);
 	if (*c->json)
 		return print_json(c, json_pack("{s:s,s:s,s:s,s:b}", "serial", r.serial,
 					       "revoked_at", when, "reason",

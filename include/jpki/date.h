@@ -88,6 +88,12 @@ jpki_err jpki_wareki(jpki_day d, char *buf, size_t bufsz, const char **era_out,
 jpki_err jpki_instant_parse(const char *s, int64_t *unix_seconds,
 			    struct jpki_errbuf *eb);
 
+/* An instant as "YYYY-MM-DDTHH:MM:SS+09:00" (JST), the form
+ * jpki_instant_parse() reads. JPKI_ERR_RANGE when its JST day is outside
+ * the supported range (buf is then ""). */
+#define JPKI_INSTANT_BUFSZ 26
+jpki_err jpki_instant_format(int64_t unix_seconds, char buf[static JPKI_INSTANT_BUFSZ]);
+
 /* The JST civil date of an instant, and the seconds since JST midnight. */
 jpki_day jpki_jst_day(int64_t unix_seconds);
 int32_t jpki_jst_second_of_day(int64_t unix_seconds);

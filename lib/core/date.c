@@ -276,6 +276,19 @@ bad:
 			 s ? s : "");
 }
 
+jpki_err jpki_instant_format(int64_t t, char buf[static JPKI_INSTANT_BUFSZ])
+{
+	char date[JPKI_DATE_BUFSZ];
+	jpki_day d = jpki_jst_day(t);
+	int32_t sec = jpki_jst_second_of_day(t);
+	buf[0] = '\0';
+	if (!jpki_day_in_range(d))
+		return JPKI_ERR_RANGE;
+	snprintf(buf, JPKI_INSTANT_BUFSZ, "%sT%02d:%02d:%02d+09:00", jpki_date_format(d, date),
+		 (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+	return JPKI_OK;
+}
+
 jpki_day jpki_jst_day(int64_t t)
 {
 	int64_t local = t + JPKI_JST_OFFSET_SECONDS;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jpki/date.h"
 #include "jpki/store.h"
 #include "store_internal.h"
 #include "banned.h"
@@ -207,7 +208,7 @@ jpki_err jpki_audit_append(struct jpki_store *s, int64_t now, const char *actor,
 {
 	jpki_err rc;
 	char *details = NULL;
-	char at[JPKII_INSTANT_BUFSZ];
+	char at[JPKI_INSTANT_BUFSZ];
 	char seq_buf[INT64_BUFSZ];
 	char prev_hex[HEX_LEN + 1], hash_hex[HEX_LEN + 1];
 	uint8_t prev[HASH_LEN];
@@ -224,7 +225,7 @@ jpki_err jpki_audit_append(struct jpki_store *s, int64_t now, const char *actor,
 			       "audit: actor, action and object are required");
 		goto out;
 	}
-	if (jpkii_store_instant(now, at) != JPKI_OK) {
+	if (jpki_instant_format(now, at) != JPKI_OK) {
 		rc = jpki_errf(eb, JPKI_ERR_RANGE,
 			       "audit: time %" PRId64 " is outside 1868..2199", now);
 		goto out;

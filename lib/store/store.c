@@ -35,25 +35,6 @@ void jpkii_store_seterr(struct jpki_store *s, const char *fmt, ...)
 	/* A cut message is still a useful one; vsnprintf terminated it. */
 }
 
-jpki_err jpkii_store_instant(int64_t t, char buf[static JPKII_INSTANT_BUFSZ])
-{
-	char date[JPKI_DATE_BUFSZ];
-	jpki_day d = jpki_jst_day(t);
-	int32_t sec = jpki_jst_second_of_day(t);
-
-	buf[0] = '\0';
-	if (!jpki_day_in_range(d))
-		return JPKI_ERR_RANGE;
-	int n = snprintf(buf, JPKII_INSTANT_BUFSZ, "%sT%02d:%02d:%02d+09:00",
-			 jpki_date_format(d, date), (int)(sec / 3600),
-			 (int)(sec / 60 % 60), (int)(sec % 60));
-	if (n < 0 || n >= JPKII_INSTANT_BUFSZ) {
-		buf[0] = '\0';
-		return JPKI_ERR_INTERNAL;
-	}
-	return JPKI_OK;
-}
-
 /* ---- URL dispatch ---- */
 
 static bool has_prefix(const char *s, const char *prefix)
@@ -260,7 +241,7 @@ static jpki_err migrate(struct jpki_store *s, struct jpki_errbuf *eb)
 {
 	jpki_err rc;
 	int cur;
-	char applied_at[JPKII_INSTANT_BUFSZ];
+	char applied_at[JPKI_INSTANT_BUFSZ];
 
 	if (!migrations_well_formed())
 		return jpki_errf(eb, JPKI_ERR_INTERNAL,
@@ -268,7 +249,7 @@ static jpki_err migrate(struct jpki_store *s, struct jpki_errbuf *eb)
 	/* jpki_store_open() has no "now" parameter: applied_at records when the
 	 * schema really changed, so the wall clock is the right source here
 	 * (a pinned JPKI_NOW would make it lie). */
-	if (jpkii_store_instant((int64_t)time(NULL), applied_at) != JPKI_OK)
+	if (jpki_instant_format((int64_t)time(NULL), applied_at) != JPKI_OK)
 		return jpki_errf(eb, JPKI_ERR_INTERNAL,
 				 "the system clock is outside 1868..2199");
 

@@ -18,9 +18,6 @@
 /* Size of the store's last-error text (the backend's message is cut to fit). */
 #define JPKII_ERRMSG_SZ 256
 
-/* "YYYY-MM-DDTHH:MM:SS+09:00" plus the terminating NUL. */
-#define JPKII_INSTANT_BUFSZ 26
-
 /* What a backend provides. Every function that fails sets the store's
  * error text (jpkii_store_seterr) and maps its database's codes onto
  * jpki_err: a uniqueness or foreign-key violation is JPKI_ERR_CONFLICT, a
@@ -93,10 +90,5 @@ extern const struct jpkii_store_ops jpkii_sqlite_ops;
 void jpkii_store_seterr(struct jpki_store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* An instant as "YYYY-MM-DDTHH:MM:SS+09:00" (JST, the form of audit_log.at
- * and schema_migrations.applied_at). JPKI_ERR_RANGE if its JST date is
- * outside 1868-01-01..2199-12-31; buf is then "". */
-jpki_err jpkii_store_instant(int64_t unix_seconds,
-			     char buf[static JPKII_INSTANT_BUFSZ]);
 
 #endif

@@ -588,6 +588,34 @@ static void test_jst_day_boundaries(void **state)
 	}
 }
 
+/* jpki_instant_format writes what jpki_instant_parse reads, always in JST. */
+static void test_instant_format(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} c[] = {
+	    {"2026-02-21T01:00:00Z", "2026-02-21T10:00:00+09:00"},
+	    {"2026-02-20T15:00:00Z", "2026-02-21T00:00:00+09:00"},
+	    {"2026-02-20T23:30:00-01:00", "2026-02-21T09:30:00+09:00"},
+	    {"1868-01-01T00:00:00+09:00", "1868-01-01T00:00:00+09:00"},
+	    {"2199-12-31T23:59:59+09:00", "2199-12-31T23:59:59+09:00"},
+	};
+	char buf[JPKI_INSTANT_BUFSZ];
+	int64_t t;
+	(void)state;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		assert_int_equal(jpki_instant_parse(c[i].in, &t, NULL), JPKI_OK);
+		assert_int_equal(jpki_instant_format(t, buf), JPKI_OK);
+		assert_string_equal(buf, c[i].want);
+	}
+	/* One second past 2199-12-31 23:59:59 JST, and one before 1868. */
+	assert_int_equal(jpki_instant_parse("2199-12-31T23:59:59+09:00", &t, NULL), JPKI_OK);
+	assert_int_equal(jpki_instant_format(t + 1, buf), JPKI_ERR_RANGE);
+	assert_string_equal(buf, "");
+	assert_int_equal(jpki_instant_parse("1868-01-01T00:00:00+09:00", &t, NULL), JPKI_OK);
+	assert_int_equal(jpki_instant_format(t - 1, buf), JPKI_ERR_RANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(test_wareki_errors),
 	    cmocka_unit_test(test_instant_parse),
 	    cmocka_unit_test(test_jst_day_boundaries),
+	    cmocka_unit_test(test_instant_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
