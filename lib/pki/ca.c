@@ -109,6 +109,22 @@ jpki_err jpkii_sql(struct jpki_store *s, const char *types, const char *sql, ...
 	return rc;
 }
 
+jpki_err jpkii_counter_next(struct jpki_store *s, const char *upsert,
+			    const char *select, const char *key, int64_t *out)
+{
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	jpki_err rc = jpkii_sql(s, "t", upsert, key);
+	if (rc == JPKI_OK)
+		rc = jpki_stmt_prepare(s, select, &st);
+	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_text(st, 1, key)))
+		rc = jpki_stmt_step(st, &row);
+	if (rc == JPKI_OK && row)
+		*out = jpki_stmt_int64(st, 0);
+	jpki_stmt_finalize(st);
+	return rc == JPKI_OK && !row ? JPKI_ERR_STORE : rc;
+}
+
 jpki_err jpkii_audit(struct jpki_ca *ca, int64_t now, const char *action,
 		     const char *object, const char *details_json,
 		     struct jpki_errbuf *eb)

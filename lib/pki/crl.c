@@ -15,21 +15,11 @@
  * across a crash (a crash can only leave a gap). */
 static jpki_err next_crl_number(struct jpki_store *s, const char *scope, int64_t *out)
 {
-	struct jpki_stmt *st = NULL;
-	bool row = false;
-	jpki_err rc = jpkii_sql(s, "t",
-				"INSERT INTO crl_number (scope, last) VALUES ($1, 1) "
-				"ON CONFLICT (scope) DO UPDATE SET last = crl_number.last + 1",
-				scope);
-	if (rc == JPKI_OK)
-		rc = jpki_stmt_prepare(s, "SELECT last FROM crl_number WHERE scope = $1",
-				       &st);
-	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_text(st, 1, scope)))
-		rc = jpki_stmt_step(st, &row);
-	if (rc == JPKI_OK && row)
-		*out = jpki_stmt_int64(st, 0);
-	jpki_stmt_finalize(st);
-	return rc == JPKI_OK && !row ? JPKI_ERR_STORE : rc;
+	return jpkii_counter_next(
+	    s,
+	    "INSERT INTO crl_number (scope, last) VALUES ($1, 1) ON CONFLICT (scope) DO "
+	    "UPDATE SET last = crl_number.last + 1",
+	    "SELECT last FROM crl_number WHERE scope = $1", scope, out);
 }
 
 static int hexval(char c)

@@ -616,23 +616,16 @@ static jpki_err lookup_municipality(struct jpki_store *s, const char *code, char
 static jpki_err next_issue_number(struct jpki_store *s, enum jpki_pki_kind kind,
 				  char *out, size_t n)
 {
-	struct jpki_stmt *st = NULL;
-	bool row = false;
-	jpki_err rc = jpkii_sql(s, "t",
-				"INSERT INTO issue_sequence (kind, last) VALUES ($1, 1) "
-				"ON CONFLICT (kind) DO UPDATE SET last = "
-				"issue_sequence.last + 1",
-				jpkii_kind_name(kind));
+	int64_t seq = 0;
+	jpki_err rc = jpkii_counter_next(
+	    s,
+	    "INSERT INTO issue_sequence (kind, last) VALUES ($1, 1) ON CONFLICT (kind) "
+	    "DO UPDATE SET last = issue_sequence.last + 1",
+	    "SELECT last FROM issue_sequence WHERE kind = $1", jpkii_kind_name(kind), &seq);
 	if (rc == JPKI_OK)
-		rc = jpki_stmt_prepare(s, "SELECT last FROM issue_sequence WHERE kind = $1",
-				       &st);
-	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_text(st, 1, jpkii_kind_name(kind))))
-		rc = jpki_stmt_step(st, &row);
-	if (rc == JPKI_OK && row)
 		snprintf(out, n, "%c%015lld", kind == JPKI_PKI_SIGN ? 'S' : 'A',
-			 (long long)jpki_stmt_int64(st, 0));
-	jpki_stmt_finalize(st);
-	return rc == JPKI_OK && !row ? JPKI_ERR_STORE : rc;
+			 (long long)seq);
+	return rc;
 }
 
 static jpki_err insert_cert(struct jpki_store *s, const char *serial,

@@ -89,6 +89,12 @@ jpki_err jpkii_new_serial(X509 *cert);
 /* Lowercase hex of an ASN1_INTEGER serial into buf (>= 2*len+1). */
 jpki_err jpkii_serial_hex(const ASN1_INTEGER *s, char *buf, size_t n);
 
+/* Increments a counter row (creating it at 1) inside the caller's
+ * transaction and reads the new value: `upsert` and `select` take the key
+ * as $1. Issue numbers and CRL numbers are such counters. */
+jpki_err jpkii_counter_next(struct jpki_store *s, const char *upsert,
+			    const char *select, const char *key, int64_t *out);
+
 /* One audit row for a CA operation, inside the open transaction. */
 jpki_err jpkii_audit(struct jpki_ca *ca, int64_t now, const char *action,
 		     const char *object, const char *details_json,
