@@ -28,6 +28,14 @@
  * (revocation, refresh). Bounded: MEM_SLOTS entries of about 2 KB. */
 #define MEM_SLOTS 4096
 
+/* RFC 5019-style caching: a stored response is served, and left alone by
+ * refresh-ocsp, until half its validity has passed. A response produced
+ * at or before this instant is due for re-signing. */
+static int64_t stale_before(const struct jpki_ca *ca, int64_t now)
+{
+	return now - (int64_t)ca->ocsp_days * 86400 / 2;
+}
+
 struct jpkii_ocsp_slot {
 	unsigned char *req, *resp;
 	size_t req_len, resp_len;
@@ -73,7 +81,7 @@ static bool mem_get(struct jpki_ca *ca, const unsigned char *req, size_t len,
 		return false;
 	struct jpkii_ocsp_slot *e = &ca->mem[fnv1a(req, len) % MEM_SLOTS];
 	if (e->req == NULL || e->req_len != len || memcmp(e->req, req, len) != 0 ||
-	    e->produced_at > now || e->produced_at <= now - (int64_t)ca->ocsp_days * 43200)
+	    e->produced_at > now || e->produced_at <= stale_before(ca, now))
 		return false;
 	if ((*resp = OPENSSL_memdup(e->resp, e->resp_len)) == NULL)
 		return false;
@@ -277,7 +285,7 @@ static jpki_err cached(struct jpki_ca *ca, enum jpki_pki_kind kind, const char *
 	    &st);
 	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_text(st, 1, serial)) &&
 	    !(rc = jpki_stmt_bind_text(st, 2, jpkii_kind_name(kind))) &&
-	    !(rc = jpki_stmt_bind_int64(st, 3, now - (int64_t)ca->ocsp_days * 43200)) &&
+	    !(rc = jpki_stmt_bind_int64(st, 3, stale_before(ca, now))) &&
 	    !(rc = jpki_stmt_bind_int64(st, 4, now)))
 		rc = jpki_stmt_step(st, &row);
 	if (rc == JPKI_OK && row) {
@@ -436,7 +444,7 @@ static jpki_err list_due(struct jpki_ca *ca, int64_t now, struct due **out, size
 	    "o.produced_at <= $2)",
 	    &st);
 	if (rc == JPKI_OK && !(rc = jpki_stmt_bind_int64(st, 1, now)))
-		rc = jpki_stmt_bind_int64(st, 2, now - (int64_t)ca->ocsp_days * 43200);
+		rc = jpki_stmt_bind_int64(st, 2, stale_before(ca, now));
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 256;
