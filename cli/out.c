@@ -94,6 +94,21 @@ out:
 	return rc;
 }
 
+/* The directory part of path into buf: "." for a bare name, "/" for a
+ * file at the root. NULL if path does not fit. */
+static const char *dir_of(const char *path, char *buf, size_t n)
+{
+	if (snprintf(buf, n, "%s", path) >= (int)n)
+		return NULL;
+	char *slash = strrchr(buf, '/');
+	if (slash == NULL)
+		return ".";
+	if (slash == buf)
+		return "/";
+	*slash = '\0';
+	return buf;
+}
+
 static const char *store_url(void)
 {
 	const char *url = cli_globals.store;
@@ -120,22 +135,19 @@ int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
 	bool deflt = url == NULL;
 	if (deflt)
 		url = JPKI_STORE_DEFAULT;
-	const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
-	bool server = strstr(url, "://") != NULL;
+	const char *path = cli_store_file();
+	bool server = path == NULL;
 	if (!server) {
+		char buf[4096];
+		const char *dir = dir_of(path, buf, sizeof buf);
 		if (!create && access(path, F_OK) != 0)
 			return fail(c, EXIT_USAGE, "no store at %s (run jpki ca init, or "
 				    "give --store)", path);
 		if (create && deflt && mkdir("./var", 0700) != 0 && errno != EEXIST)
 			return fail(c, EXIT_INTERNAL, "./var: %s", strerror(errno));
-		char dir[4096];
-		snprintf(dir, sizeof dir, "%s", path);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		if (slash && dir[0] && access(dir, F_OK) != 0)
+		if (dir == NULL || access(dir, F_OK) != 0)
 			return fail(c, EXIT_USAGE, "%s: no such directory for the store",
-				    dir);
+				    dir ? dir : path);
 	}
 	const char *keys = cli_globals.keys;
 	if (keys == NULL && (keys = getenv("JPKI_KEYS")) != NULL && keys[0] == '\0')
@@ -200,11 +212,10 @@ int cli_check_out(const struct cmd_ctx *c, const char *path)
 				    "(use --out FILE or a pipe)");
 		return -1;
 	}
-	char dir[4096];
-	if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+	char buf[4096];
+	const char *d = dir_of(path, buf, sizeof buf);
+	if (d == NULL)
 		return fail(c, EXIT_USAGE, "%s: path too long", path);
-	char *slash = strrchr(dir, '/');
-	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
 	if (access(d, W_OK) != 0)
 		return fail(c, EXIT_USAGE, "--out %s: %s is not a writable directory", path,
 			    d);
