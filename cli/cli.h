@@ -6,9 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "jpki/date.h"
 #include "jpki/err.h"
+#include "jpki/pin.h"
 
 /* Exit codes (DESIGN.md "Errors"). */
 enum {
@@ -107,6 +109,32 @@ int cli_write_out(const struct cmd_ctx *c, const char *path, const void *data,
  * stdout is not a terminal, or path's directory exists and is writable. */
 int cli_check_out(const struct cmd_ctx *c, const char *path);
 
+/* ---- secrets (cli/secret.c) ---- */
+
+/* Reads the first line of fd 0 into buf (at most cap bytes, no NUL added)
+ * with read(2), so no copy stays in a stdio buffer; a trailing CR is
+ * dropped. Returns the length, or -1 on a read error; *too_long is set
+ * when the line had more than cap bytes. */
+ssize_t cli_read_line(char *buf, size_t cap, int *too_long);
+
+/* The CA passphrase: --passphrase-file (first line) or JPKI_CA_PASSPHRASE.
+ * *out is malloc'd (wipe with cli_free_secret) or NULL when none is given.
+ * Returns -1 or an exit code after printing why. */
+int cli_read_passphrase(const struct cmd_ctx *c, const char *file, char **out);
+void cli_free_secret(char *s);
+
+/* A PIN file: {"sign":"ABC123","auth":"1234","juki":"1234","text":"1234"}.
+ * Every field given must pass jpki_pin_check (the signing PIN is
+ * upper-cased); unknown fields are refused. pin[k] is the normalized PIN,
+ * has[k] whether it was given. Returns -1 or EXIT_USAGE after printing the
+ * reason (never the PIN). Wipe with cli_pins_wipe. */
+struct cli_pins {
+	char pin[4][JPKI_PIN_MAX_LEN + 1];
+	bool has[4];
+};
+int cli_read_pins(const struct cmd_ctx *c, const char *file, struct cli_pins *out);
+void cli_pins_wipe(struct cli_pins *p);
+
 /* One entry per command (cli/cmd_*.c). */
 int cmd_holidays(int argc, char **argv);
 int cmd_age(int argc, char **argv);
@@ -120,5 +148,6 @@ int cmd_reservable(int argc, char **argv);
 int cmd_bring(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_card(int argc, char **argv);
 
 #endif

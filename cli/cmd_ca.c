@@ -14,7 +14,6 @@
 #include "jpki/store.h"
 #include "banned.h"
 
-#define PASSPHRASE_MAX 1024
 #define MAX_MUNIS 64
 
 static const char ca_usage[] =
@@ -43,40 +42,6 @@ static const char ca_usage[] =
     "{base}/crl/{sign|auth}/{municipality}.crl and OCSP {base}/ocsp/{kind}; the\n"
     "full CRL is published at {base}/crl/{kind}.crl. --json on init, cert,\n"
     "issue, revoke and refresh-ocsp (crl and ocsp write DER).\n";
-
-/* Reads the passphrase: --passphrase-file (first line) or the environment.
- * *out is malloc'd (wipe with free_secret) or NULL when none is given. */
-static int read_passphrase(const struct cmd_ctx *c, const char *file, char **out)
-{
-	*out = NULL;
-	if (file == NULL) {
-		const char *env = getenv("JPKI_CA_PASSPHRASE");
-		if (env && env[0] && (*out = strdup(env)) == NULL)
-			return fail(c, EXIT_INTERNAL, "out of memory");
-		return -1;
-	}
-	char *buf = NULL;
-	size_t len;
-	int rc = read_file(c, file, PASSPHRASE_MAX, &buf, &len);
-	if (rc >= 0)
-		return rc;
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0') {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-		return fail(c, EXIT_USAGE, "--passphrase-file: the first line is empty");
-	}
-	*out = buf;
-	return -1;
-}
-
-static void free_secret(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
 
 static int parse_int(const struct cmd_ctx *c, const char *name, const char *s, int *out)
 {
@@ -111,12 +76,12 @@ static int open_ca(const struct cmd_ctx *c, const char *pass_file,
 	int rc = cli_open_store(c, false, s, keys, sizeof keys);
 	if (rc >= 0)
 		return rc;
-	if ((rc = read_passphrase(c, pass_file, &pass)) >= 0) {
+	if ((rc = cli_read_passphrase(c, pass_file, &pass)) >= 0) {
 		jpki_store_close(*s);
 		return rc;
 	}
 	jpki_err e = jpki_ca_open(*s, keys, pass, ca, &eb);
-	free_secret(pass);
+	cli_free_secret(pass);
 	if (e != JPKI_OK) {
 		jpki_store_close(*s);
 		return fail(c, exit_for(e), "%s", eb.msg);
@@ -196,16 +161,16 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 			    "exclude each other");
 	o.insecure_no_passphrase = insecure;
 	char *pass = NULL;
-	if (!insecure && (rc = read_passphrase(c, pass_file, &pass)) >= 0)
+	if (!insecure && (rc = cli_read_passphrase(c, pass_file, &pass)) >= 0)
 		return rc;
 	o.passphrase = pass;
 	/* Bad options must not leave an empty store behind. */
 	if (jpki_ca_init_check(&o, &eb) != JPKI_OK) {
-		free_secret(pass);
+		cli_free_secret(pass);
 		return fail(c, EXIT_USAGE, "%s", eb.msg);
 	}
 	if ((rc = cli_now(c, &o.now)) >= 0) {
-		free_secret(pass);
+		cli_free_secret(pass);
 		return rc;
 	}
 	struct jpki_store *s = NULL;
@@ -213,11 +178,11 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 	const char *file = cli_store_file();
 	bool existed = file == NULL || access(file, F_OK) == 0;
 	if ((rc = cli_open_store(c, true, &s, keys, sizeof keys)) >= 0) {
-		free_secret(pass);
+		cli_free_secret(pass);
 		return rc;
 	}
 	jpki_err e = jpki_ca_init(s, keys, &o, &eb);
-	free_secret(pass);
+	cli_free_secret(pass);
 	if (e != JPKI_OK) {
 		jpki_store_close(s);
 		if (!existed) { /* a refused init leaves no empty store */

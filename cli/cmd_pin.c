@@ -23,32 +23,6 @@ static const char pin_usage[] =
 /* Longest line we look at; anything longer is reported as too long. */
 #define PIN_LINE_MAX 64
 
-/* Reads the first line of fd 0 into buf with read(2), so no copy stays in a
- * stdio buffer. Returns the length, or -1 on a read error. */
-static ssize_t read_first_line(char *buf, size_t cap, int *too_long)
-{
-	size_t n = 0;
-	*too_long = 0;
-	for (;;) {
-		char ch;
-		ssize_t r = read(STDIN_FILENO, &ch, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0 || ch == '\n')
-			break;
-		if (n < cap)
-			buf[n++] = ch;
-		else
-			*too_long = 1;
-		ch = 0;
-	}
-	if (n > 0 && buf[n - 1] == '\r')
-		buf[--n] = '\0';
-	return (ssize_t)n;
-}
-
 int cmd_pin_check(int argc, char **argv)
 {
 	bool json = false;
@@ -77,7 +51,7 @@ int cmd_pin_check(int argc, char **argv)
 	char line[PIN_LINE_MAX + 1] = {0};
 	char norm[JPKI_PIN_MAX_LEN + 1];
 	int too_long;
-	ssize_t len = read_first_line(line, PIN_LINE_MAX, &too_long);
+	ssize_t len = cli_read_line(line, PIN_LINE_MAX, &too_long);
 	if (len < 0) {
 		explicit_bzero(line, sizeof line);
 		return fail(&c, EXIT_INTERNAL, "cannot read stdin");

@@ -27,6 +27,7 @@ static const struct cmd commands[] = {
     {"bring", cmd_bring, "what to bring to the counter"},
     {"ca", cmd_ca, "the certification authorities: init, issue, revoke, CRL, OCSP"},
     {"audit", cmd_audit, "check the hash chain of the audit log"},
+    {"card", cmd_card, "the virtual My Number card: new, keygen, write-cert, status, verify-pin, sign, reset-pin, serve"},
 };
 
 static void usage(FILE *f)

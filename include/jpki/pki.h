@@ -172,6 +172,31 @@ jpki_err jpki_ca_ocsp(struct jpki_ca *ca, const unsigned char *req, size_t req_l
 jpki_err jpki_ca_refresh_ocsp(struct jpki_ca *ca, int64_t now, size_t *count,
 			      struct jpki_errbuf *eb);
 
+/* ---- card issuers ----
+ * Each municipality has an Ed25519 card-issuer key, made by jpki_ca_init
+ * (key file card-issuer-CODE.key.pem in the keys directory, encrypted like
+ * the CA keys; the public key in the store). Cards are personalised with
+ * the public key; the counter terminal proves it holds the private key
+ * before it generates keys, writes files or resets PINs on a card. */
+
+/* The municipalities of the store, in code order (*out malloc'd). */
+jpki_err jpki_municipalities(struct jpki_store *s, struct jpki_municipality **out,
+			     size_t *n, struct jpki_errbuf *eb);
+
+/* The card-issuer public key (32 bytes) of a municipality.
+ * JPKI_ERR_NOTFOUND when the store has none. */
+jpki_err jpki_card_issuer_public(struct jpki_store *s, const char *municipality,
+				 uint8_t pub[32], struct jpki_errbuf *eb);
+
+/* Loads the card-issuer private key whose public key is pub (a card's):
+ * *key is an EVP_PKEY * (freed with jpki_card_issuer_key_free). The
+ * passphrase is the CA's (NULL for an unencrypted store).
+ * JPKI_ERR_NOTFOUND when no municipality of this store issued the card. */
+jpki_err jpki_card_issuer_key(struct jpki_store *s, const char *keys_dir,
+			      const char *passphrase, const uint8_t pub[32], void **key,
+			      char municipality[7], struct jpki_errbuf *eb);
+void jpki_card_issuer_key_free(void *key);
+
 #ifdef __cplusplus
 }
 #endif

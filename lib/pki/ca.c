@@ -406,6 +406,7 @@ jpki_err jpki_ca_init(struct jpki_store *s, const char *keys_dir,
 	struct jpki_signer *sig[CA_N] = {0};
 	char path[CA_N][PATH_MAX];
 	bool written[CA_N] = {0};
+	char (*issuer_paths)[PATH_MAX] = NULL;
 	char buf[512];
 
 	if ((rc = jpki_ca_init_check(o, eb)) != JPKI_OK)
@@ -483,6 +484,12 @@ jpki_err jpki_ca_init(struct jpki_store *s, const char *keys_dir,
 				    "($1, $2)",
 				    o->munis[m].code, o->munis[m].name)))
 			goto out_store;
+	if ((issuer_paths = calloc(o->n_munis, sizeof *issuer_paths)) == NULL) {
+		rc = JPKI_ERR_NOMEM;
+		goto out_rollback;
+	}
+	if ((rc = jpkii_card_issuers_create(s, keys_dir, o, issuer_paths, eb)))
+		goto out_rollback;
 
 	snprintf(buf, sizeof buf,
 		 "{\"key_bits\":%d,\"crl_hours\":%d,\"ocsp_days\":%d,"
@@ -502,7 +509,11 @@ out_rollback:
 	for (int i = 0; i < CA_N; i++)
 		if (written[i])
 			unlink(path[i]);
+	for (size_t m = 0; issuer_paths && m < o->n_munis; m++)
+		if (issuer_paths[m][0])
+			unlink(issuer_paths[m]);
 out:
+	free(issuer_paths);
 	for (int i = 0; i < CA_N; i++) {
 		jpkii_signer_free(sig[i]);
 		EVP_PKEY_free(key[i]);

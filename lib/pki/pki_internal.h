@@ -38,6 +38,14 @@ struct jpki_ca {
 	int64_t mem_version; /* the store's data version they reflect */
 };
 
+/* Makes the card-issuer key of every municipality of o: key files in
+ * keys_dir (paths[m] names each one written, "" otherwise, for the caller
+ * to remove on rollback) and card_issuer rows, in the caller's
+ * transaction. */
+jpki_err jpkii_card_issuers_create(struct jpki_store *s, const char *keys_dir,
+				   const struct jpki_ca_init_opts *o,
+				   char (*paths)[PATH_MAX], struct jpki_errbuf *eb);
+
 /* Drops the in-memory responses (after this handle changed the store). */
 void jpkii_ocsp_flush(struct jpki_ca *ca);
 

@@ -87,16 +87,15 @@ static int pass_cb(char *buf, int size, int rwflag, void *u)
 	return (int)n;
 }
 
-jpki_err jpkii_signer_file_open(const char *path, const char *passphrase, X509 *cert,
-				struct jpki_signer **out, struct jpki_errbuf *eb)
+jpki_err jpkii_key_read(const char *path, const char *passphrase, EVP_PKEY **out,
+			struct jpki_errbuf *eb)
 {
-	jpki_err rc = JPKI_ERR_IO;
-	EVP_PKEY *key = NULL;
+	jpki_err rc = JPKI_OK;
 	BIO *bio = BIO_new_file(path, "rb");
 	if (bio == NULL)
 		return jpki_errf(eb, JPKI_ERR_IO, "cannot read the key %s", path);
-	key = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, (void *)passphrase);
-	if (key == NULL) {
+	*out = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, (void *)passphrase);
+	if (*out == NULL) {
 		ERR_clear_error();
 		/* Tell "no passphrase" from "wrong passphrase". */
 		BIO_free(bio);
@@ -109,22 +108,30 @@ jpki_err jpkii_signer_file_open(const char *path, const char *passphrase, X509 *
 				       "JPKI_CA_PASSPHRASE or --passphrase-file");
 		else
 			rc = jpki_errf(eb, JPKI_ERR_PASSPHRASE,
-				       "cannot decrypt the CA key %s: wrong passphrase?",
+				       "cannot decrypt the key %s: wrong passphrase?",
 				       path);
-		goto out;
 	}
+	BIO_free(bio);
+	return rc;
+}
+
+jpki_err jpkii_signer_file_open(const char *path, const char *passphrase, X509 *cert,
+				struct jpki_signer **out, struct jpki_errbuf *eb)
+{
+	EVP_PKEY *key = NULL;
+	jpki_err rc = jpkii_key_read(path, passphrase, &key, eb);
+	if (rc != JPKI_OK)
+		return rc;
 	/* A key that is not the certificate's would sign things no one can
 	 * verify: refuse it before the first signature. */
 	if (X509_check_private_key(cert, key) != 1) {
 		ERR_clear_error();
 		rc = jpki_errf(eb, JPKI_ERR_CRYPTO,
 			       "the key %s does not belong to its CA certificate", path);
-		goto out;
+	} else {
+		rc = jpkii_signer_from_key(key, out);
 	}
-	rc = jpkii_signer_from_key(key, out);
-out:
 	EVP_PKEY_free(key);
-	BIO_free(bio);
 	return rc;
 }
 

@@ -38,6 +38,10 @@ jpki_err jpkii_signer_file_open(const char *path, const char *passphrase, X509 *
 
 /* A file-backend signer over a key already in memory (init). Takes a
  * reference to key. */
+/* Reads a PEM private key, decrypting it with the passphrase when it is
+ * encrypted: JPKI_ERR_REFUSED without one, JPKI_ERR_PASSPHRASE when wrong. */
+jpki_err jpkii_key_read(const char *path, const char *passphrase, EVP_PKEY **out,
+			struct jpki_errbuf *eb);
 jpki_err jpkii_signer_from_key(EVP_PKEY *key, struct jpki_signer **out);
 
 /* A fresh RSA key of `bits` bits. */

@@ -84,6 +84,17 @@ const struct jpkii_migration jpkii_migrations[] = {
      "  der BLOB NOT NULL);"
      "CREATE INDEX IF NOT EXISTS ocsp_response_due ON ocsp_response(produced_at);",
      NULL},
+    {3, "card issuers",
+     /* One Ed25519 card-issuer key per municipality: the counter terminal
+      * authenticates to a card with it before an issuer operation. The
+      * private key is a file in the keys directory (key_file, relative);
+      * public_key is the raw 32 bytes a card is personalised with. */
+     "CREATE TABLE IF NOT EXISTS card_issuer ("
+     "  municipality TEXT PRIMARY KEY REFERENCES municipality(code),"
+     "  public_key BLOB NOT NULL UNIQUE,"
+     "  key_file TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL);",
+     NULL},
 };
 
 const size_t jpkii_n_migrations = sizeof jpkii_migrations / sizeof jpkii_migrations[0];
