@@ -34,6 +34,7 @@ bench: deps
 	@$(CMAKE) --build build/release -j$(JOBS)
 	@build/release/bench/bench_rules
 	@build/release/bench/bench_pki
+	@build/release/bench/bench_card
 
 clean:
 	rm -rf build

@@ -80,6 +80,12 @@ struct jpki_card {
 	uint8_t scratch[512];
 };
 
+/* The card's file image (*out malloc'd; wipe it: it holds the keys), and
+ * a memory card from an image (tests and fuzzing). */
+jpki_err jpkii_card_image(const struct jpki_card *c, uint8_t **out, size_t *len);
+jpki_err jpkii_card_from_image(const uint8_t *p, size_t n, struct jpki_card **out,
+			       struct jpki_errbuf *eb);
+
 /* Writes the card to its file (nothing for a memory card). */
 jpki_err jpkii_card_save(struct jpki_card *c, struct jpki_errbuf *eb);
 

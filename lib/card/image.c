@@ -303,6 +303,37 @@ static jpki_err decode(struct jpki_card *c, const uint8_t *p, size_t n,
 	return JPKI_OK;
 }
 
+jpki_err jpkii_card_image(const struct jpki_card *c, uint8_t **out, size_t *len)
+{
+	struct wbuf b = {0};
+	jpki_err rc = encode(c, &b);
+	if (rc != JPKI_OK) {
+		wb_free(&b);
+		return rc;
+	}
+	*out = b.p;
+	*len = b.len;
+	return JPKI_OK;
+}
+
+static struct jpki_card *card_alloc(void);
+
+jpki_err jpkii_card_from_image(const uint8_t *p, size_t n, struct jpki_card **out,
+			       struct jpki_errbuf *eb)
+{
+	struct jpki_card *c = card_alloc();
+	if (c == NULL)
+		return JPKI_ERR_NOMEM;
+	jpki_err rc = decode(c, p, n, eb);
+	if (rc != JPKI_OK) {
+		jpki_card_close(c);
+		return rc;
+	}
+	c->writable = true;
+	*out = c;
+	return JPKI_OK;
+}
+
 /* ---- files ---- */
 
 static jpki_err read_all(int fd, const char *path, uint8_t **out, size_t *len,

@@ -559,7 +559,26 @@ def case_init_mode(t, mode):
     t.need(t.keys.is_dir(), f"no keys directory {t.keys}")
     t.eq(t.keys.stat().st_mode & 0o777, 0o700, "keys directory mode")
     files = sorted(f.name for f in t.keys.iterdir())
-    t.eq(files, sorted(f"{n}.key.pem" for n in CA_NAMES), "key files")
+    issuer_files = [f"card-issuer-{code}.key.pem" for code in MUNIS]
+    t.eq(files, sorted([f"{n}.key.pem" for n in CA_NAMES] + issuer_files), "key files")
+    # One Ed25519 card-issuer key per municipality (issue 4), encrypted like
+    # the CA keys, its public key in the store.
+    for code in MUNIS:
+        f = t.keys / f"card-issuer-{code}.key.pem"
+        if not f.exists():
+            continue
+        data = f.read_bytes()
+        t.eq(f.stat().st_mode & 0o777, 0o600, f"mode of {f.name}")
+        t.eq(b"ENCRYPTED" in data, passphrase is not None, f"{f.name}: PEM says ENCRYPTED")
+        try:
+            key = serialization.load_pem_private_key(
+                data, passphrase.encode() if passphrase else None)
+            raw = key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                serialization.PublicFormat.Raw)
+            t.eq(t.sql(f"SELECT hex(public_key) FROM card_issuer WHERE municipality = '{code}'")
+                 .text.strip().lower(), raw.hex(), f"{f.name}: public key in the store")
+        except Exception as e:  # noqa: BLE001
+            t.fail(f"{f.name}: cryptography cannot load it as Ed25519: {e}")
     certs = t.ca_certs(env=env)
     for n in CA_NAMES:
         f = t.keys / f"{n}.key.pem"
@@ -585,7 +604,7 @@ def case_init_mode(t, mode):
 
 
 for _m in INIT_MODES:
-    case("a", f"init creates 5 keys ({_m[0]})")(functools.partial(case_init_mode, mode=_m))
+    case("a", f"init creates 5 CA keys and the card-issuer keys ({_m[0]})")(functools.partial(case_init_mode, mode=_m))
 
 
 def snapshot(t):
