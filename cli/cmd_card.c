@@ -868,7 +868,9 @@ int cmd_card(int argc, char **argv)
 	    {"serve", card_serve},
 	};
 	bool json = false;
-	struct cmd_ctx c = {.name = "card", .usage = card_usage, .json = &json};
+	/* secret_args: a stray argument may be a PIN typed where it must not be. */
+	struct cmd_ctx c = {
+	    .name = "card", .usage = card_usage, .json = &json, .secret_args = true};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(card_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;

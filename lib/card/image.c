@@ -447,10 +447,10 @@ jpki_err jpkii_card_save(struct jpki_card *c, struct jpki_errbuf *eb)
 		unlink(tmp);
 		return rc;
 	}
-	if (dir_sync(c->path) != JPKI_OK) {
-		/* The rename happened; the new file is the card now. */
-		rc = jpki_errf(eb, JPKI_ERR_IO, "%s: directory sync failed", c->path);
-	}
+	/* The rename happened: the new file is the card now, and the caller
+	 * must keep the new state, whatever the directory sync says (a
+	 * failure here only means the rename may not survive a power cut). */
+	dir_sync(c->path);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	c->lock_fd = fd;
