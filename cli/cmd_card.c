@@ -1,7 +1,8 @@
 /* jpki card: make, personalise, inspect and serve a virtual My Number card.
  *
  * Every operation on a card goes through its APDU interface (lib/card
- * term.c), as the counter terminal or a resident's PC would. Issuer
+ * term.c), as the counter terminal or a resident's PC would; only `status`
+ * reads the card file directly (it works while `card serve` holds it). Issuer
  * operations (keygen, write-cert, reset-pin) authenticate with the
  * municipality's card-issuer key from the store and are audited there.
  * PINs come from stdin or a PIN file, never the command line. */
@@ -119,6 +120,7 @@ static int read_pin(const struct cmd_ctx *c, enum jpki_pin_kind k,
 struct issuer {
 	struct jpki_store *store;
 	void *key;
+	int64_t now; /* read before the card changes */
 	char municipality[7];
 	char keys_dir[4096];
 };
@@ -141,9 +143,9 @@ static int issuer_open(const struct cmd_ctx *c, const char *pass_file,
 	struct jpki_errbuf eb = {{0}};
 	char *pass = NULL;
 	jpki_err e;
-	int rc =
-	    cli_open_store(c, false, &is->store, is->keys_dir, sizeof is->keys_dir);
-	if (rc >= 0)
+	int rc = cli_now(c, &is->now);
+	if (rc >= 0 || (rc = cli_open_store(c, false, &is->store, is->keys_dir,
+					    sizeof is->keys_dir)) >= 0)
 		return rc;
 	if ((rc = cli_read_passphrase(c, pass_file, &pass)) >= 0)
 		return rc;
@@ -167,21 +169,15 @@ static int issuer_audit(const struct cmd_ctx *c, struct issuer *is,
 {
 	struct jpki_card_info info;
 	struct jpki_errbuf eb = {{0}};
-	int64_t now;
-	int rc;
 	jpki_card_info(card, &info);
 	char *d = details ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(details);
 	if (d == NULL)
 		return fail(c, EXIT_INTERNAL, "out of memory");
-	if ((rc = cli_now(c, &now)) >= 0) {
-		free(d);
-		return rc;
-	}
 	char object[48];
 	snprintf(object, sizeof object, "card:%s", info.serial);
 	jpki_err e =
-	    jpki_audit_append(is->store, now, "jpki-card", action, object, d, &eb);
+	    jpki_audit_append(is->store, is->now, "jpki-card", action, object, d, &eb);
 	free(d);
 	if (e == JPKI_OK)
 		e = jpki_store_commit(is->store);
@@ -275,6 +271,10 @@ static int card_new(const struct cmd_ctx *c, int argc, char **argv)
 	};
 	for (int k = 0; k < 4; k++)
 		init.pin[k] = pins.has[k] ? pins.pin[k] : NULL;
+	if ((e = jpki_store_begin(s)) != JPKI_OK) {
+		rc = fail(c, EXIT_INTERNAL, "store: %s", jpki_store_errmsg(s));
+		goto out;
+	}
 	if ((e = jpki_card_create(out_f, &init, &card, &eb)) != JPKI_OK) {
 		rc = fail(c, e == JPKI_ERR_CONFLICT ? EXIT_USAGE : exit_for(e), "%s",
 			  eb.msg);
@@ -282,6 +282,23 @@ static int card_new(const struct cmd_ctx *c, int argc, char **argv)
 	}
 	struct jpki_card_info info;
 	jpki_card_info(card, &info);
+	/* The card exists only with its audit row: without the row, no card. */
+	char object[48], details[96];
+	snprintf(object, sizeof object, "card:%s", info.serial);
+	snprintf(details, sizeof details,
+		 "{\"holder\":%s,\"municipality\":\"%s\",\"sign_pin\":%s}",
+		 holder_f ? "true" : "false", info.municipality,
+		 pins.has[JPKI_PIN_SIGN] ? "true" : "false");
+	if ((e = jpki_audit_append(s, now, "jpki-card", "card.new", object, details,
+				   &eb)) ||
+	    (e = jpki_store_commit(s))) {
+		jpki_card_close(card);
+		card = NULL;
+		unlink(out_f);
+		rc = fail(c, EXIT_INTERNAL, "store: %s (no card was made)",
+			  eb.msg[0] ? eb.msg : jpki_store_errmsg(s));
+		goto out;
+	}
 	if (*c->json)
 		rc = print_json(c, json_pack("{s:s,s:s,s:s}", "serial", info.serial,
 					     "municipality", info.municipality, "file",
@@ -293,8 +310,10 @@ static int card_new(const struct cmd_ctx *c, int argc, char **argv)
 out:
 	jpki_card_close(card);
 	free(munis);
-	if (s)
+	if (s) {
+		jpki_store_rollback(s);
 		jpki_store_close(s);
+	}
 	jpki_subject_release(&subj);
 	free(text);
 	cli_pins_wipe(&pins);

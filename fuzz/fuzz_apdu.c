@@ -7,7 +7,7 @@
  *   0x00 n_hi n_lo <n bytes>  one command APDU (n <= 4096)
  *   0x01                      card reset (power off/on)
  *   0x02                      issuer authentication with the right key
- *   0x03                      read the whole response buffer contract
+ *   0x03                      a READ BINARY answered into a 2-byte buffer
  * Every response must be at least the two status bytes and fit the
  * buffer; after each step the card's invariants must hold (tries never
  * above max, a blocked PIN never verified, the image still decodes). */

@@ -121,6 +121,7 @@ struct jpki_card_init {
 	unsigned pbkdf2_iterations; /* 0: the default (JPKI_CARD_PBKDF2_ITER) */
 };
 #define JPKI_CARD_PBKDF2_ITER 20000u
+#define JPKI_CARD_PBKDF2_MAX  1000000u /* a card file asking for more is refused */
 
 /* Creates a card file (mode 0600, refusing an existing path:
  * JPKI_ERR_CONFLICT), with no key pairs yet. When out is non-NULL the

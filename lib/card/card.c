@@ -468,14 +468,17 @@ static uint16_t cmd_external_auth(struct jpki_card *c, const struct apdu *a)
 		return JPKI_SW_BAD_P1P2;
 	if (c->chal_len < 16)
 		return JPKI_SW_CONDITIONS;
-	if (a->lc != 64)
-		return JPKI_SW_WRONG_LENGTH;
+	/* One try per challenge, whatever the try looks like; a failed try
+	 * also ends an earlier authentication. */
 	uint8_t msg[sizeof issuer_context - 1 + sizeof c->chal];
 	size_t mlen = sizeof issuer_context - 1 + c->chal_len;
 	memcpy(msg, issuer_context, sizeof issuer_context - 1);
 	memcpy(msg + sizeof issuer_context - 1, c->chal, c->chal_len);
-	OPENSSL_cleanse(c->chal, sizeof c->chal); /* one use */
+	OPENSSL_cleanse(c->chal, sizeof c->chal);
 	c->chal_len = 0;
+	c->issuer = false;
+	if (a->lc != 64)
+		return JPKI_SW_WRONG_LENGTH;
 	EVP_PKEY *pk =
 	    EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, c->issuer_pub, 32);
 	EVP_MD_CTX *m = EVP_MD_CTX_new();

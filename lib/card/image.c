@@ -192,6 +192,8 @@ static jpki_err decode(struct jpki_card *c, const uint8_t *p, size_t n,
 		return jpki_errf(eb, JPKI_ERR_INVALID,
 				 "card file version %u; this build reads version %d",
 				 version, VERSION);
+	if (p[10] != 0 || p[11] != 0)
+		return bad(eb, "reserved header bytes are not zero");
 	unsigned seen = 0; /* bit per singleton tag, PIN kind and key */
 	size_t off = 12;
 	for (;;) {
@@ -254,7 +256,7 @@ static jpki_err decode(struct jpki_card *c, const uint8_t *p, size_t n,
 			pin->max = v[3];
 			pin->iter = get_u32(v + 4);
 			if (v[1] > 1 || pin->max != max || pin->tries > max ||
-			    pin->iter == 0)
+			    pin->iter == 0 || pin->iter > JPKI_CARD_PBKDF2_MAX)
 				return bad(eb, "PIN object");
 			memcpy(pin->salt, v + 8, 16);
 			memcpy(pin->hash, v + 24, 32);
@@ -477,6 +479,10 @@ static jpki_err fill(struct jpki_card *c, const struct jpki_card_init *in,
 		p->max = (uint8_t)jpki_pin_max_tries(k);
 		p->iter = in->pbkdf2_iterations ? in->pbkdf2_iterations
 						: JPKI_CARD_PBKDF2_ITER;
+		if (p->iter > JPKI_CARD_PBKDF2_MAX)
+			return jpki_errf(eb, JPKI_ERR_RANGE,
+					 "at most %u PBKDF2 iterations",
+					 JPKI_CARD_PBKDF2_MAX);
 		if (in->pin[k] == NULL) {
 			if (k != JPKI_PIN_SIGN)
 				return jpki_errf(eb, JPKI_ERR_INVALID,

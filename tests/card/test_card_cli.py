@@ -331,7 +331,7 @@ def case_audit(t):
     r = subprocess.run(["sqlite3", t.db, "SELECT action FROM audit_log"],
                        capture_output=True, text=True)
     actions = r.stdout.split()
-    for a in ("card.keygen", "card.write-cert", "card.reset-pin"):
+    for a in ("card.new", "card.keygen", "card.write-cert", "card.reset-pin"):
         check(a in actions, f"no {a} audit row: {actions}")
     r = t.jpki("audit", "verify")
     check(r.rc == 0, f"audit verify: {r}")
