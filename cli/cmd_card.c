@@ -331,7 +331,7 @@ static int card_keygen(const struct cmd_ctx *c, int argc, char **argv)
 	    {"passphrase-file", OPT_STRING, &pass_file, false, false},
 	};
 	size_t npos;
-	enum jpki_card_key k;
+	enum jpki_card_key k = JPKI_KEY_AUTH;
 	int rc = args_parse(c, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0,
 			    &npos);
 	if (rc >= 0 || (rc = parse_key(c, kind_s, &k)) >= 0)
@@ -427,7 +427,7 @@ static int card_write_cert(const struct cmd_ctx *c, int argc, char **argv)
 	    {"passphrase-file", OPT_STRING, &pass_file, false, false},
 	};
 	size_t npos;
-	enum jpki_card_key k;
+	enum jpki_card_key k = JPKI_KEY_AUTH;
 	int rc = args_parse(c, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0,
 			    &npos);
 	if (rc >= 0 || (rc = parse_key(c, kind_s, &k)) >= 0)
@@ -672,7 +672,7 @@ static int card_verify_pin(const struct cmd_ctx *c, int argc, char **argv)
 	    {"json", OPT_FLAG, (bool *)c->json, false, false},
 	};
 	size_t npos;
-	enum jpki_pin_kind k;
+	enum jpki_pin_kind k = JPKI_PIN_AUTH;
 	int rc = args_parse(c, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0,
 			    &npos);
 	if (rc >= 0 || (rc = parse_pin_kind(c, kind_s, &k)) >= 0)
@@ -706,7 +706,7 @@ static int card_sign(const struct cmd_ctx *c, int argc, char **argv)
 	    {"out", OPT_STRING, &out_f, false, false},
 	};
 	size_t npos;
-	enum jpki_card_key k;
+	enum jpki_card_key k = JPKI_KEY_AUTH;
 	int rc = args_parse(c, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0,
 			    &npos);
 	if (rc >= 0 || (rc = parse_key(c, kind_s, &k)) >= 0 ||
@@ -769,7 +769,7 @@ static int card_reset_pin(const struct cmd_ctx *c, int argc, char **argv)
 	    {"passphrase-file", OPT_STRING, &pass_file, false, false},
 	};
 	size_t npos;
-	enum jpki_pin_kind k;
+	enum jpki_pin_kind k = JPKI_PIN_AUTH;
 	int rc = args_parse(c, argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0,
 			    &npos);
 	if (rc >= 0 || (rc = parse_pin_kind(c, kind_s, &k)) >= 0)

@@ -55,6 +55,11 @@ static int read_full(int fd, uint8_t *p, size_t n, volatile int *stop)
 		if (m <= 0)
 			return 0;
 		got += (size_t)m;
+		/* vpcd writes a frame's length and body separately: with
+		 * delayed ACKs every APDU would wait ~40 ms for the body. The
+		 * kernel clears quick-ACK mode again, so set it each time. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 	}
 	return 1;
 }
