@@ -29,14 +29,8 @@
 #include <openssl/rsa.h>
 
 #include "jpki/card.h"
+#include "common.h"
 #include "banned.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const struct jpki_errbuf *eb)
 {
@@ -45,45 +39,6 @@ static void die(const char *what, const struct jpki_errbuf *eb)
 }
 
 /* `openssl speed -mr rsa2048`: "+F2:k:2048:SIGN/S:VERIFY/S". */
-static double openssl_speed_rsa2048(void)
-{
-	FILE *p = popen("taskset -c 0 openssl speed -seconds 3 -mr rsa2048 2>/dev/null "
-			"|| openssl speed -seconds 3 -mr rsa2048 2>/dev/null",
-			"r");
-	char line[256];
-	double sign = 0;
-	while (p && fgets(line, sizeof line, p)) {
-		unsigned k, bits;
-		double s, v;
-		if (sscanf(line, "+F2:%u:%u:%lf:%lf", &k, &bits, &s, &v) == 4 &&
-		    bits == 2048)
-			sign = s;
-	}
-	if (p)
-		pclose(p);
-	return sign;
-}
-
-static double fsync_rate(const char *dir)
-{
-	char path[400], block[8192] = {0};
-	snprintf(path, sizeof path, "%s/fsync-probe", dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		return 0;
-	double t0 = now_s(), t = 0;
-	long n = 0;
-	do {
-		if (pwrite(fd, block, sizeof block, 0) != (ssize_t)sizeof block ||
-		    fsync(fd) != 0)
-			break;
-		n++;
-	} while ((t = now_s() - t0) < 1.0);
-	close(fd);
-	unlink(path);
-	return n / t;
-}
-
 static const uint8_t digest_info[51] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
 					0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
 					0x01, 0x05, 0x00, 0x04, 0x20, 0x42};
@@ -118,17 +73,17 @@ int main(int argc, char **argv)
 		die("issuer auth", &eb);
 
 	/* Key generation: the card's GENERATE vs EVP_RSA_gen. */
-	double t0 = now_s();
+	double t0 = bench_now();
 	for (int i = 0; i < keygens; i++) {
 		if (jpki_term_keygen(&t, JPKI_KEY_AUTH, &spki, &n, &eb) != JPKI_OK)
 			die("keygen", &eb);
 		free(spki);
 	}
-	double card_kg = keygens / (now_s() - t0);
-	t0 = now_s();
+	double card_kg = keygens / (bench_now() - t0);
+	t0 = bench_now();
 	for (int i = 0; i < keygens; i++)
 		EVP_PKEY_free(EVP_RSA_gen(2048));
-	double raw_kg = keygens / (now_s() - t0);
+	double raw_kg = keygens / (bench_now() - t0);
 
 	/* Signatures through the APDU path. */
 	enum jpki_verify_result res;
@@ -140,14 +95,14 @@ int main(int argc, char **argv)
 	    res != JPKI_VERIFY_OK)
 		die("verify", &eb);
 	long sigs = 0;
-	t0 = now_s();
+	t0 = bench_now();
 	double el;
 	do {
 		if (jpki_term_sign(&t, JPKI_KEY_AUTH, digest_info, sizeof digest_info,
 				   sig, &sl, &eb) != JPKI_OK)
 			die("sign", &eb);
 		sigs++;
-	} while ((el = now_s() - t0) < 3.0);
+	} while ((el = bench_now() - t0) < 3.0);
 	double card_sig = sigs / el;
 
 	/* The same key through OpenSSL alone: the card's key is not exported,
@@ -158,13 +113,13 @@ int main(int argc, char **argv)
 	    EVP_PKEY_CTX_set_rsa_padding(x, RSA_PKCS1_PADDING) <= 0)
 		die("raw sign", NULL);
 	sigs = 0;
-	t0 = now_s();
+	t0 = bench_now();
 	do {
 		sl = sizeof sig;
 		if (EVP_PKEY_sign(x, sig, &sl, digest_info, sizeof digest_info) <= 0)
 			die("raw sign", NULL);
 		sigs++;
-	} while ((el = now_s() - t0) < 3.0);
+	} while ((el = bench_now() - t0) < 3.0);
 	double raw_sig = sigs / el;
 	EVP_PKEY_CTX_free(x);
 	EVP_PKEY_free(k);
@@ -180,21 +135,21 @@ int main(int argc, char **argv)
 		die("card file", &eb);
 	jpki_term_local(&t, c);
 	long verifies = 0;
-	t0 = now_s();
+	t0 = bench_now();
 	do {
 		if (jpki_term_verify(&t, JPKI_PIN_AUTH, "1234", 4, &res, &tries, &eb) !=
 			JPKI_OK ||
 		    res != JPKI_VERIFY_OK)
 			die("verify", &eb);
 		verifies++;
-	} while ((el = now_s() - t0) < 2.0);
+	} while ((el = bench_now() - t0) < 2.0);
 	double ver = verifies / el;
 	jpki_card_close(c);
-	double fs = fsync_rate(dir);
+	double fs = bench_fsync_rate(dir, 8192, 1);
 	unlink(path);
 	rmdir(dir);
 
-	double peer = openssl_speed_rsa2048();
+	double peer = bench_openssl_rsa2048();
 	printf("bench/card (one core; RSA-2048, PKCS#1 v1.5)\n");
 	printf("signatures through the APDU path               %9.0f sign/s\n",
 	       card_sig);

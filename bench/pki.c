@@ -30,14 +30,8 @@
 
 #include "jpki/pki.h"
 #include "jpki/store.h"
+#include "common.h"
 #include "banned.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const struct jpki_errbuf *eb)
 {
@@ -46,45 +40,6 @@ static void die(const char *what, const struct jpki_errbuf *eb)
 }
 
 /* `openssl speed -mr rsa2048`: "+F2:k:2048:SIGN/S:VERIFY/S". */
-static double openssl_speed_rsa2048(void)
-{
-	FILE *p = popen("openssl speed -seconds 3 -mr rsa2048 2>/dev/null", "r");
-	char line[256];
-	double sign = 0;
-	while (p && fgets(line, sizeof line, p)) {
-		unsigned k, bits;
-		double s, v;
-		if (sscanf(line, "+F2:%u:%u:%lf:%lf", &k, &bits, &s, &v) == 4 && bits == 2048)
-			sign = s;
-	}
-	if (p)
-		pclose(p);
-	return sign;
-}
-
-/* fsyncs per second of a small write in dir: the cost of one durable
- * commit on this disk, the other half of issuance's physical limit. */
-static double fsync_rate(const char *dir)
-{
-	char path[400], block[4096] = {0};
-	snprintf(path, sizeof path, "%s/fsync-probe", dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		return 0;
-	double t0 = now_s(), t;
-	long n = 0;
-	do {
-		if (pwrite(fd, block, sizeof block, 0) != (ssize_t)sizeof block ||
-		    fdatasync(fd) != 0)
-			break;
-		n++;
-		t = now_s();
-	} while (t - t0 < 1.0);
-	close(fd);
-	unlink(path);
-	return (double)n / (now_s() - t0);
-}
-
 static const char subject_json[] =
     "{\"name\":\"山田 太郎\",\"name_alt\":\"00000\",\"sex\":1,\"birth\":\"1990-04-01\","
     "\"address\":\"東京都千代田区千代田1-1\",\"address_alt\":\"0000000000000\","
@@ -103,7 +58,8 @@ struct ctx {
 static void setup(struct ctx *c)
 {
 	struct jpki_errbuf eb = {{0}};
-	snprintf(c->dir, sizeof c->dir, "%s/jpki-bench-XXXXXX", getenv("JPKI_BENCH_DIR") ? getenv("JPKI_BENCH_DIR") : "/tmp");
+	snprintf(c->dir, sizeof c->dir, "%s/jpki-bench-XXXXXX",
+		 getenv("JPKI_BENCH_DIR") ? getenv("JPKI_BENCH_DIR") : "/tmp");
 	if (!mkdtemp(c->dir))
 		die("mkdtemp", NULL);
 	snprintf(c->db, sizeof c->db, "%s/s.db", c->dir);
@@ -119,7 +75,8 @@ static void setup(struct ctx *c)
 				      .n_munis = 1,
 				      .insecure_no_passphrase = true,
 				      .now = c->t0};
-	if (jpki_store_open(c->db, &c->s, &eb) || jpki_ca_init(c->s, c->keys, &o, &eb) ||
+	if (jpki_store_open(c->db, &c->s, &eb) ||
+	    jpki_ca_init(c->s, c->keys, &o, &eb) ||
 	    jpki_ca_open(c->s, c->keys, NULL, &c->ca, &eb))
 		die("init", &eb);
 	EVP_PKEY *k = EVP_RSA_gen(2048);
@@ -146,7 +103,7 @@ static double bench_issue(struct ctx *c, int per_commit, char serial[33])
 {
 	struct jpki_errbuf eb = {{0}};
 	jpki_day expires = jpki_jst_day(c->t0) + 5 * 365;
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 	do {
 		if (per_commit > 1 && jpki_store_begin(c->s))
@@ -154,9 +111,10 @@ static double bench_issue(struct ctx *c, int per_commit, char serial[33])
 		for (int i = 0; i < per_commit; i++) {
 			struct jpki_issued out;
 			bool sign = i % 2 == 0;
-			if (jpki_ca_issue(c->ca, sign ? JPKI_PKI_SIGN : JPKI_PKI_AUTH, c->pub,
-					  c->pub_len, sign ? &c->subj : &c->subj_auth,
-					  expires, c->t0, &out, &eb))
+			if (jpki_ca_issue(c->ca, sign ? JPKI_PKI_SIGN : JPKI_PKI_AUTH,
+					  c->pub, c->pub_len,
+					  sign ? &c->subj : &c->subj_auth, expires,
+					  c->t0, &out, &eb))
 				die("issue", &eb);
 			if (sign)
 				memcpy(serial, out.serial, 33);
@@ -165,7 +123,7 @@ static double bench_issue(struct ctx *c, int per_commit, char serial[33])
 		}
 		if (per_commit > 1 && jpki_store_commit(c->s))
 			die("commit", NULL);
-		t = now_s();
+		t = bench_now();
 	} while (t - t0 < 2.0);
 	return (double)n / (t - t0);
 }
@@ -205,19 +163,21 @@ static double bench_ocsp(struct ctx *c, const char *serial, bool nonce, double s
 	int len;
 	unsigned char *req = ocsp_request(c, serial, nonce, &len);
 	struct jpki_errbuf eb = {{0}};
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 	do {
 		unsigned char *resp;
 		size_t rlen;
 		struct jpki_ocsp_stats st;
-		if (jpki_ca_ocsp(c->ca, req, (size_t)len, c->t0, &resp, &rlen, &st, &eb))
+		if (jpki_ca_ocsp(c->ca, req, (size_t)len, c->t0, &resp, &rlen, &st,
+				 &eb))
 			die("ocsp", &eb);
 		if (st.cached == nonce && n > 0)
-			die(nonce ? "a nonce request was cached" : "no cache hit", NULL);
+			die(nonce ? "a nonce request was cached" : "no cache hit",
+			    NULL);
 		OPENSSL_free(resp);
 		n++;
-		t = now_s();
+		t = bench_now();
 	} while (t - t0 < secs);
 	OPENSSL_free(req);
 	return (double)n / (t - t0);
@@ -232,11 +192,12 @@ static void fill_revocations(struct ctx *c, long n, unsigned char (*serials)[16]
 	char hex[33];
 	static const char digits[] = "0123456789abcdef";
 	if (jpki_store_begin(c->s) ||
-	    jpki_stmt_prepare(c->s,
-			      "INSERT INTO certificate (serial, ca, kind, municipality, "
-			      "issue_number, not_before, not_after, der) VALUES ($1, "
-			      "'sign', 'sign', '131016', $2, $3, $4, x'00')",
-			      &ci) ||
+	    jpki_stmt_prepare(
+		c->s,
+		"INSERT INTO certificate (serial, ca, kind, municipality, "
+		"issue_number, not_before, not_after, der) VALUES ($1, "
+		"'sign', 'sign', '131016', $2, $3, $4, x'00')",
+		&ci) ||
 	    jpki_stmt_prepare(c->s,
 			      "INSERT INTO revocation (serial, kind, municipality, "
 			      "not_after, revoked_at, reason, recorded_at) VALUES ($1, "
@@ -289,7 +250,7 @@ static double raw_crl(struct ctx *c, long n, unsigned char (*serials)[16], size_
 	BIO_free(b);
 	free(pem);
 
-	double t0 = now_s();
+	double t0 = bench_now();
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *last = ASN1_TIME_adj(NULL, (time_t)c->t0, 0, 0);
 	ASN1_TIME *next = ASN1_TIME_adj(NULL, (time_t)c->t0 + 86400, 0, 0);
@@ -316,8 +277,8 @@ static double raw_crl(struct ctx *c, long n, unsigned char (*serials)[16], size_
 	X509_CRL_sort(crl);
 	X509V3_CTX ctx;
 	X509V3_set_ctx(&ctx, iss, NULL, NULL, crl, 0);
-	X509_EXTENSION *aki =
-	    X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
+	X509_EXTENSION *aki = X509V3_EXT_conf_nid(
+	    NULL, &ctx, NID_authority_key_identifier, "keyid:always");
 	X509_CRL_add_ext(crl, aki, -1);
 	X509_EXTENSION_free(aki);
 	ASN1_INTEGER *num = ASN1_INTEGER_new();
@@ -327,7 +288,7 @@ static double raw_crl(struct ctx *c, long n, unsigned char (*serials)[16], size_
 	X509_CRL_sign(crl, key, EVP_sha256());
 	unsigned char *der = NULL;
 	*len = (size_t)i2d_X509_CRL(crl, &der);
-	double t = now_s() - t0;
+	double t = bench_now() - t0;
 	OPENSSL_free(der);
 	X509_CRL_free(crl);
 	ASN1_TIME_free(last);
@@ -352,14 +313,15 @@ int main(int argc, char **argv)
 
 	printf("bench/pki — one thread pinned to one core; store on %s\n",
 	       "/tmp (SQLite, WAL, synchronous=FULL)");
-	double rsa = openssl_speed_rsa2048();
-	printf("peer: openssl speed rsa2048 (same machine, one core)     %9.0f sign/s\n",
-	       rsa);
+	double rsa = bench_openssl_rsa2048();
+	printf(
+	    "peer: openssl speed rsa2048 (same machine, one core)     %9.0f sign/s\n",
+	    rsa);
 
 	struct ctx c = {0};
 	setup(&c);
 	char serial[33];
-	double fs = fsync_rate(c.dir);
+	double fs = bench_fsync_rate(c.dir, 4096, 0);
 	printf("peer: fsync of a 4 KiB write in the store's directory      %9.0f /s   "
 	       "bound for one commit per certificate: %.0f /s (%.1f%%)\n",
 	       fs, 1.0 / (1.0 / rsa + 1.0 / fs), 100.0 / (1.0 + rsa / fs));
@@ -368,9 +330,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	static const int per[] = {1, 2, 16};
-	static const char *const what[] = {
-	    "one per durable commit", "renewal: sign+auth per commit",
-	    "bulk: 16 per commit"};
+	static const char *const what[] = {"one per durable commit",
+					   "renewal: sign+auth per commit",
+					   "bulk: 16 per commit"};
 	for (int i = 0; i < 3; i++) {
 		double issue = bench_issue(&c, per[i], serial);
 		printf("certificates issued, %-30s %9.0f /s   %5.1f%% of RSA sign "
@@ -390,17 +352,17 @@ int main(int argc, char **argv)
 	unsigned char(*serials)[16] = malloc((size_t)n_crl * 16);
 	if (!serials)
 		die("malloc", NULL);
-	double tf = now_s();
+	double tf = bench_now();
 	fill_revocations(&c, n_crl, serials);
 	printf("(filled the store with %ld revoked certificates in %.1f s)\n", n_crl,
-	       now_s() - tf);
+	       bench_now() - tf);
 	struct jpki_errbuf eb = {{0}};
 	unsigned char *der;
 	size_t ours_len, raw_len;
-	double t0 = now_s();
+	double t0 = bench_now();
 	if (jpki_ca_crl(c.ca, JPKI_PKI_SIGN, NULL, c.t0, &der, &ours_len, &eb))
 		die("crl", &eb);
-	double ours = now_s() - t0;
+	double ours = bench_now() - t0;
 	OPENSSL_free(der);
 	double raw = raw_crl(&c, n_crl, serials, &raw_len);
 	printf("CRL of %ld entries: jpki ca crl (store query + build + sign) %6.2f s, "

@@ -184,7 +184,7 @@ static bool persist(struct jpki_card *c)
 	return jpkii_card_save(c, NULL) == JPKI_OK;
 }
 
-static const uint8_t *aid_of(int app)
+const uint8_t *jpkii_aid_of(int app)
 {
 	switch (app) {
 	case JPKI_APP_JPKI:
@@ -230,7 +230,8 @@ static uint16_t cmd_select(struct jpki_card *c, const struct apdu *a)
 		if (a->lc == 0)
 			return JPKI_SW_WRONG_LENGTH;
 		for (int app = JPKI_APP_JPKI; app <= JPKI_APP_JUKI; app++) {
-			if (a->lc == 10 && memcmp(a->data, aid_of(app), 10) == 0) {
+			if (a->lc == 10 &&
+			    memcmp(a->data, jpkii_aid_of(app), 10) == 0) {
 				c->app = (uint8_t)app;
 				c->ef = -1;
 				memset(c->verified, 0, sizeof c->verified);

@@ -86,6 +86,9 @@ jpki_err jpkii_card_image(const struct jpki_card *c, uint8_t **out, size_t *len)
 jpki_err jpkii_card_from_image(const uint8_t *p, size_t n, struct jpki_card **out,
 			       struct jpki_errbuf *eb);
 
+/* The 10-byte AID of an application (enum jpki_card_app), NULL for none. */
+const uint8_t *jpkii_aid_of(int app);
+
 /* Writes the card to its file (nothing for a memory card). */
 jpki_err jpkii_card_save(struct jpki_card *c, struct jpki_errbuf *eb);
 

@@ -134,10 +134,7 @@ static jpki_err select_app(struct jpki_term *t, int app, struct jpki_errbuf *eb)
 	if (t->app == app)
 		return JPKI_OK;
 	uint8_t cmd[15] = {0x00, 0xA4, 0x04, 0x0C, 0x0A};
-	const uint8_t *aid = app == JPKI_APP_JPKI   ? jpki_aid_jpki
-			     : app == JPKI_APP_TEXT ? jpki_aid_text
-						    : jpki_aid_juki;
-	memcpy(cmd + 5, aid, 10);
+	memcpy(cmd + 5, jpkii_aid_of(app), 10);
 	if (simple(t, cmd, sizeof cmd) != JPKI_SW_OK) {
 		t->app = 0;
 		return sw_err(t, eb, "SELECT application");
