@@ -77,10 +77,27 @@ static int parse_pin_kind(const struct cmd_ctx *c, const char *s, enum jpki_pin_
 	return -1;
 }
 
-static int card_fail(const struct cmd_ctx *c, jpki_err e, const struct jpki_errbuf *eb)
+/* A certificate's serial as lowercase hex (what `ca issue` and the store
+ * print); "" if it cannot be read. */
+static void serial_hex(X509 *x, char out[80])
 {
-	return fail(c, e == JPKI_ERR_CONFLICT ? EXIT_REFUSED : exit_for(e), "%s",
-		    eb->msg);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	size_t i = 0;
+	for (; hex && hex[i] && i < 79; i++)
+		out[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32 : hex[i]);
+	out[i] = '\0';
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+/* The first certificate of a PEM buffer, or NULL. */
+static X509 *pem_x509(const char *pem, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	return x;
 }
 
 static int open_card(const struct cmd_ctx *c, const char *path, bool lock,
@@ -90,7 +107,7 @@ static int open_card(const struct cmd_ctx *c, const char *path, bool lock,
 	jpki_err e = jpki_card_open(path, lock, card, &eb);
 	if (e == JPKI_ERR_NOTFOUND || e == JPKI_ERR_INVALID)
 		return fail(c, EXIT_USAGE, "%s", eb.msg);
-	return e == JPKI_OK ? -1 : card_fail(c, e, &eb);
+	return e == JPKI_OK ? -1 : fail(c, exit_for(e), "%s", eb.msg);
 }
 
 /* A PIN from the first line of stdin, normalized and format-checked: a PIN
@@ -387,9 +404,7 @@ static int issuing_ca(const struct cmd_ctx *c, struct issuer *is, enum jpki_card
 	jpki_ca_close(ca);
 	if (e != JPKI_OK)
 		return fail(c, exit_for(e), "%s", eb.msg);
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	X509 *cac = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
+	X509 *cac = pem_x509(pem, strlen(pem));
 	free(pem);
 	EVP_PKEY *capub = cac ? X509_get0_pubkey(cac) : NULL;
 	if (capub == NULL || X509_verify(cert, capub) != 1 ||
@@ -444,10 +459,7 @@ static int card_write_cert(const struct cmd_ctx *c, int argc, char **argv)
 	unsigned char *cert_spki = NULL;
 	if ((rc = read_file(c, cert_f, 64 * 1024, &text, &text_len)) >= 0)
 		return rc;
-	BIO *b = BIO_new_mem_buf(text, (int)text_len);
-	cert = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	if (cert == NULL) {
+	if ((cert = pem_x509(text, text_len)) == NULL) {
 		rc = fail(c, EXIT_USAGE, "%s: not a PEM certificate", cert_f);
 		goto out;
 	}
@@ -480,16 +492,8 @@ static int card_write_cert(const struct cmd_ctx *c, int argc, char **argv)
 			    k == JPKI_KEY_SIGN ? JPKI_EF_SIGN_CA : JPKI_EF_AUTH_CA,
 			    cac)) >= 0)
 		goto out;
-	char serial[80] = "";
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-	char *hex = bn ? BN_bn2hex(bn) : NULL;
-	if (hex) {
-		for (size_t i = 0; hex[i] && i < sizeof serial - 1; i++)
-			serial[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32
-									  : hex[i]);
-	}
-	OPENSSL_free(hex);
-	BN_free(bn);
+	char serial[80];
+	serial_hex(cert, serial);
 	if ((rc = issuer_audit(
 		 c, &is, card, "card.write-cert",
 		 json_pack("{s:s,s:s}", "kind", kind_s, "serial", serial))) >= 0)
@@ -518,13 +522,7 @@ static void cert_summary(const uint8_t *der, size_t len, char serial[80],
 	*expires = JPKI_DAY_NONE;
 	if (x == NULL)
 		return;
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *hex = bn ? BN_bn2hex(bn) : NULL;
-	size_t i = 0;
-	for (; hex && hex[i] && i < 79; i++)
-		serial[i] =
-		    (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32 : hex[i]);
-	serial[i] = '\0';
+	serial_hex(x, serial);
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
 		int64_t t = (int64_t)jpki_day_from_ymd_unchecked(
 				tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) *
@@ -532,8 +530,6 @@ static void cert_summary(const uint8_t *der, size_t len, char serial[80],
 			    tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 		*expires = jpki_jst_day(t);
 	}
-	OPENSSL_free(hex);
-	BN_free(bn);
 	X509_free(x);
 }
 

@@ -52,7 +52,18 @@ const size_t jpkii_n_efs = sizeof jpkii_efs / sizeof jpkii_efs[0];
 /* EF 0006: the label, padded with spaces as clients trim it. */
 static const uint8_t token_info[32] = "JPKIAPICCTOKEN2                 ";
 
-static const char issuer_context[] = "openjpki-card-issuer-v1";
+static const char issuer_context[] = JPKII_ISSUER_CONTEXT;
+
+const uint8_t jpkii_pubkey_head[9] = {0x7F, 0x49, 0x82, 0x01, 0x09,
+				      0x81, 0x82, 0x01, 0x00};
+
+const struct jpkii_ef *jpkii_ef_of(int type, int ref)
+{
+	for (size_t i = 0; i < jpkii_n_efs; i++)
+		if (jpkii_efs[i].type == type && jpkii_efs[i].ref == ref)
+			return &jpkii_efs[i];
+	return NULL;
+}
 
 /* ---- PINs ---- */
 
@@ -197,26 +208,16 @@ const uint8_t *jpkii_aid_of(int app)
 	return NULL;
 }
 
-/* The current EF as a PIN object, or the status word why not. */
-static uint16_t cur_pin(const struct jpki_card *c, int *kind)
+/* The current EF's `ref` (PIN kind, key or data slot) when it is of the
+ * type a command works on, or the status word why not. */
+static uint16_t cur_ref(const struct jpki_card *c, int type, int *ref)
 {
 	const struct jpkii_ef *e = cur(c);
 	if (e == NULL)
 		return JPKI_SW_NO_CURRENT_EF;
-	if (e->type != EF_PIN)
+	if (e->type != type)
 		return JPKI_SW_NO_EF_STRUCT;
-	*kind = e->ref;
-	return JPKI_SW_OK;
-}
-
-static uint16_t cur_key(const struct jpki_card *c, int *key)
-{
-	const struct jpkii_ef *e = cur(c);
-	if (e == NULL)
-		return JPKI_SW_NO_CURRENT_EF;
-	if (e->type != EF_KEY)
-		return JPKI_SW_NO_EF_STRUCT;
-	*key = e->ref;
+	*ref = e->ref;
 	return JPKI_SW_OK;
 }
 
@@ -304,7 +305,7 @@ static uint16_t cmd_verify(struct jpki_card *c, const struct apdu *a)
 	uint16_t sw;
 	if (a->p1 != 0x00 || a->p2 != 0x80)
 		return JPKI_SW_BAD_P1P2;
-	if ((sw = cur_pin(c, &k)) != JPKI_SW_OK)
+	if ((sw = cur_ref(c, EF_PIN, &k)) != JPKI_SW_OK)
 		return sw;
 	struct jpkii_pin *p = &c->pin[k];
 	if (a->lc == 0) /* the status query */
@@ -346,7 +347,7 @@ static uint16_t cmd_change(struct jpki_card *c, const struct apdu *a)
 	uint16_t sw;
 	if (a->p1 != 0x01 || a->p2 != 0x80)
 		return JPKI_SW_BAD_P1P2;
-	if ((sw = cur_pin(c, &k)) != JPKI_SW_OK)
+	if ((sw = cur_ref(c, EF_PIN, &k)) != JPKI_SW_OK)
 		return sw;
 	struct jpkii_pin *p = &c->pin[k];
 	if (!p->set)
@@ -377,7 +378,7 @@ static uint16_t cmd_reset_counter(struct jpki_card *c, const struct apdu *a)
 		return JPKI_SW_BAD_P1P2;
 	if (!c->issuer)
 		return JPKI_SW_SECURITY;
-	if ((sw = cur_pin(c, &k)) != JPKI_SW_OK)
+	if ((sw = cur_ref(c, EF_PIN, &k)) != JPKI_SW_OK)
 		return sw;
 	struct jpkii_pin *p = &c->pin[k];
 	struct jpkii_pin old = *p;
@@ -429,7 +430,7 @@ static uint16_t cmd_sign(struct jpki_card *c, const struct apdu *a, struct reply
 	uint16_t sw;
 	if (a->p1 != 0x00 || a->p2 != 0x80)
 		return JPKI_SW_BAD_P1P2;
-	if ((sw = cur_key(c, &k)) != JPKI_SW_OK)
+	if ((sw = cur_ref(c, EF_KEY, &k)) != JPKI_SW_OK)
 		return sw;
 	if (c->key[k] == NULL)
 		return JPKI_SW_REF_NOT_FOUND;
@@ -495,7 +496,7 @@ static uint16_t cmd_external_auth(struct jpki_card *c, const struct apdu *a)
 
 /* ---- GENERATE ASYMMETRIC KEY PAIR ---- */
 
-/* 7F49 82 01 09 { 81 82 01 00 <n> 82 03 <e> } */
+/* The key's public template (jpkii_pubkey_head). */
 static uint16_t public_template(EVP_PKEY *k, uint8_t *out, size_t *len)
 {
 	BIGNUM *n = NULL, *e = NULL;
@@ -504,14 +505,13 @@ static uint16_t public_template(EVP_PKEY *k, uint8_t *out, size_t *len)
 	    EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e) != 1 ||
 	    BN_num_bytes(n) != 256 || BN_num_bytes(e) > 3)
 		goto out;
-	static const uint8_t head[] = {0x7F, 0x49, 0x82, 0x01, 0x09,
-				       0x81, 0x82, 0x01, 0x00};
-	memcpy(out, head, sizeof head);
-	BN_bn2binpad(n, out + sizeof head, 256);
-	out[sizeof head + 256] = 0x82;
-	out[sizeof head + 257] = 0x03;
-	BN_bn2binpad(e, out + sizeof head + 258, 3);
-	*len = sizeof head + 261;
+	const size_t h = sizeof jpkii_pubkey_head;
+	memcpy(out, jpkii_pubkey_head, h);
+	BN_bn2binpad(n, out + h, 256);
+	out[h + 256] = 0x82;
+	out[h + 257] = 0x03;
+	BN_bn2binpad(e, out + h + 258, 3);
+	*len = JPKII_PUBKEY_LEN;
 	sw = JPKI_SW_OK;
 out:
 	BN_free(n);
@@ -527,7 +527,7 @@ static uint16_t cmd_generate(struct jpki_card *c, const struct apdu *a, struct r
 		return JPKI_SW_BAD_P1P2;
 	if (a->p1 == 0x80 && !c->issuer)
 		return JPKI_SW_SECURITY;
-	if ((sw = cur_key(c, &k)) != JPKI_SW_OK)
+	if ((sw = cur_ref(c, EF_KEY, &k)) != JPKI_SW_OK)
 		return sw;
 	if (a->lc != 0)
 		return JPKI_SW_WRONG_LENGTH;
@@ -566,15 +566,7 @@ static uint16_t cmd_generate(struct jpki_card *c, const struct apdu *a, struct r
 
 static uint16_t writable_slot(const struct jpki_card *c, int *slot)
 {
-	if (!c->issuer)
-		return JPKI_SW_SECURITY;
-	const struct jpkii_ef *e = cur(c);
-	if (e == NULL)
-		return JPKI_SW_NO_CURRENT_EF;
-	if (e->type != EF_DATA)
-		return JPKI_SW_NO_EF_STRUCT;
-	*slot = e->ref;
-	return JPKI_SW_OK;
+	return c->issuer ? cur_ref(c, EF_DATA, slot) : JPKI_SW_SECURITY;
 }
 
 static uint16_t cmd_erase(struct jpki_card *c, const struct apdu *a)

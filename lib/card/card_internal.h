@@ -86,6 +86,18 @@ jpki_err jpkii_card_image(const struct jpki_card *c, uint8_t **out, size_t *len)
 jpki_err jpkii_card_from_image(const uint8_t *p, size_t n, struct jpki_card **out,
 			       struct jpki_errbuf *eb);
 
+/* What the issuer signs: this context, then the card's challenge. */
+#define JPKII_ISSUER_CONTEXT "openjpki-card-issuer-v1"
+
+/* GENERATE ASYMMETRIC KEY PAIR's answer for RSA-2048 (ISO 7816-8):
+ * 7F49 82 01 09 { 81 82 01 00 <modulus, 256> 82 03 <exponent, 3> }. This is
+ * its head, up to the modulus; the whole template is JPKII_PUBKEY_LEN. */
+extern const uint8_t jpkii_pubkey_head[9];
+#define JPKII_PUBKEY_LEN (9 + 256 + 2 + 3)
+
+/* The file table entry of a PIN (EF_PIN) or key (EF_KEY), by its kind. */
+const struct jpkii_ef *jpkii_ef_of(int type, int ref);
+
 /* The 10-byte AID of an application (enum jpki_card_app), NULL for none. */
 const uint8_t *jpkii_aid_of(int app);
 

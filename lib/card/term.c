@@ -16,7 +16,7 @@
 
 #define BUF 1024
 
-static const char issuer_context[] = "openjpki-card-issuer-v1";
+static const char issuer_context[] = JPKII_ISSUER_CONTEXT;
 
 static size_t local_transmit(void *ctx, const uint8_t *cmd, size_t len, uint8_t *resp,
 			     size_t cap)
@@ -150,37 +150,16 @@ static uint16_t select_ef(struct jpki_term *t, uint16_t fid)
 	return simple(t, cmd, sizeof cmd);
 }
 
-static void pin_location(enum jpki_pin_kind k, int *app, uint16_t *fid)
-{
-	switch (k) {
-	case JPKI_PIN_SIGN:
-		*app = JPKI_APP_JPKI;
-		*fid = JPKI_EF_SIGN_PIN;
-		break;
-	case JPKI_PIN_AUTH:
-		*app = JPKI_APP_JPKI;
-		*fid = JPKI_EF_AUTH_PIN;
-		break;
-	case JPKI_PIN_JUKI:
-		*app = JPKI_APP_JUKI;
-		*fid = JPKI_EF_JUKI_PIN;
-		break;
-	default:
-		*app = JPKI_APP_TEXT;
-		*fid = JPKI_EF_TEXT_PIN;
-	}
-}
-
 static jpki_err select_pin(struct jpki_term *t, enum jpki_pin_kind k,
 			   struct jpki_errbuf *eb)
 {
-	int app;
-	uint16_t fid;
-	pin_location(k, &app, &fid);
-	jpki_err rc = select_app(t, app, eb);
+	const struct jpkii_ef *e = jpkii_ef_of(EF_PIN, k);
+	if (e == NULL)
+		return jpki_errf(eb, JPKI_ERR_INVALID, "no such PIN");
+	jpki_err rc = select_app(t, e->app, eb);
 	if (rc != JPKI_OK)
 		return rc;
-	if (select_ef(t, fid) != JPKI_SW_OK)
+	if (select_ef(t, e->fid) != JPKI_SW_OK)
 		return sw_err(t, eb, "SELECT PIN");
 	return JPKI_OK;
 }
@@ -233,7 +212,8 @@ jpki_err jpki_term_verify(struct jpki_term *t, enum jpki_pin_kind k, const char 
 
 static uint16_t key_fid(enum jpki_card_key k)
 {
-	return k == JPKI_KEY_SIGN ? JPKI_EF_SIGN_KEY : JPKI_EF_AUTH_KEY;
+	const struct jpkii_ef *e = jpkii_ef_of(EF_KEY, k);
+	return e ? e->fid : 0; /* FID 0000: the card answers 6A82 */
 }
 
 jpki_err jpki_term_sign(struct jpki_term *t, enum jpki_card_key k,
@@ -326,14 +306,13 @@ jpki_err jpki_term_issuer_auth(struct jpki_term *t, void *issuer_key,
 /* The 7F49 template of GENERATE ASYMMETRIC KEY PAIR as a DER SPKI. */
 static jpki_err template_to_spki(const uint8_t *p, size_t n, uint8_t **der, size_t *len)
 {
-	static const uint8_t head[] = {0x7F, 0x49, 0x82, 0x01, 0x09,
-				       0x81, 0x82, 0x01, 0x00};
-	if (n != sizeof head + 261 || memcmp(p, head, sizeof head) != 0 ||
-	    p[sizeof head + 256] != 0x82 || p[sizeof head + 257] != 0x03)
+	const size_t h = sizeof jpkii_pubkey_head;
+	if (n != JPKII_PUBKEY_LEN || memcmp(p, jpkii_pubkey_head, h) != 0 ||
+	    p[h + 256] != 0x82 || p[h + 257] != 0x03)
 		return JPKI_ERR_INVALID;
 	jpki_err rc = JPKI_ERR_CRYPTO;
-	BIGNUM *bn_n = BN_bin2bn(p + sizeof head, 256, NULL);
-	BIGNUM *bn_e = BN_bin2bn(p + sizeof head + 258, 3, NULL);
+	BIGNUM *bn_n = BN_bin2bn(p + h, 256, NULL);
+	BIGNUM *bn_e = BN_bin2bn(p + h + 258, 3, NULL);
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
