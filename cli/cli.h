@@ -149,5 +149,21 @@ int cmd_bring(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_card(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_resident(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* jpki ca init and jpki init (cli/cmd_ca.c); default_muni "CODE:NAME" is
+ * used when no --municipality is given (NULL: one is required). */
+int cli_ca_init(const struct cmd_ctx *c, int argc, char **argv, const char *default_muni);
+
+/* jpki card issue|return|lost (cli/cmd_registry.c) */
+int cli_card_issue(const struct cmd_ctx *c, int argc, char **argv);
+int cli_card_return(const struct cmd_ctx *c, int argc, char **argv);
+int cli_card_lost(const struct cmd_ctx *c, int argc, char **argv);
+int cli_registry_reset_pin(const struct cmd_ctx *c, const char *card_f,
+			   enum jpki_pin_kind k, const char *pin, const char *pass_file);
 
 #endif

@@ -97,7 +97,9 @@ static void close_ca(struct jpki_store *s, struct jpki_ca *ca)
 
 /* ---- init ---- */
 
-static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
+/* jpki ca init, and jpki init (default_muni: the municipality when none
+ * is given). */
+int cli_ca_init(const struct cmd_ctx *c, int argc, char **argv, const char *default_muni)
 {
 	struct jpki_ca_init_opts o = {.base_url = "http://127.0.0.1:8080",
 				      .key_bits = 2048,
@@ -105,6 +107,7 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 				      .ocsp_days = 4};
 	struct jpki_municipality munis[MAX_MUNIS];
 	const char *bits = NULL, *hours = NULL, *days = NULL, *pass_file = NULL;
+	jpki_day history = JPKI_DAY_NONE;
 	bool insecure = false, json = *c->json;
 	struct jpki_errbuf eb = {{0}};
 	(void)json;
@@ -145,6 +148,7 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 	    {"ocsp-days", OPT_STRING, &days, false, false},
 	    {"passphrase-file", OPT_STRING, &pass_file, false, false},
 	    {"insecure-no-passphrase", OPT_FLAG, &insecure, false, false},
+	    {"history-from", OPT_DATE, &history, false, false},
 	    {"json", OPT_FLAG, (bool *)c->json, false, false},
 	};
 	size_t npos;
@@ -152,6 +156,9 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 	free(rest);
 	if (rc >= 0)
 		return rc;
+	if (o.n_munis == 0 && default_muni != NULL &&
+	    jpki_municipality_parse(default_muni, &munis[o.n_munis++], &eb) != JPKI_OK)
+		return fail(c, EXIT_INTERNAL, "default municipality: %s", eb.msg);
 	if ((rc = parse_int(c, "key-bits", bits, &o.key_bits)) >= 0 ||
 	    (rc = parse_int(c, "crl-hours", hours, &o.crl_hours)) >= 0 ||
 	    (rc = parse_int(c, "ocsp-days", days, &o.ocsp_days)) >= 0)
@@ -172,6 +179,14 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 	if ((rc = cli_now(c, &o.now)) >= 0) {
 		cli_free_secret(pass);
 		return rc;
+	}
+	/* Midnight JST of the day: certificates with a history start then. */
+	if (history != JPKI_DAY_NONE) {
+		o.not_before = (int64_t)history * 86400 - JPKI_JST_OFFSET_SECONDS;
+		if (jpki_ca_init_check(&o, &eb) != JPKI_OK) {
+			cli_free_secret(pass);
+			return fail(c, EXIT_USAGE, "%s", eb.msg);
+		}
 	}
 	struct jpki_store *s = NULL;
 	char keys[4096];
@@ -213,6 +228,11 @@ static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
 	       o.n_munis == 1 ? "y" : "ies", o.key_bits);
 	close_ca(s, ca);
 	return EXIT_OK;
+}
+
+static int ca_init(const struct cmd_ctx *c, int argc, char **argv)
+{
+	return cli_ca_init(c, argc, argv, NULL);
 }
 
 /* ---- cert ---- */

@@ -28,6 +28,16 @@
 static const char card_usage[] =
     "usage: jpki [--store URL] [--keys DIR] card <command> [options]\n"
     "\n"
+    "The registry (a resident's card, lib/registry):\n"
+    "  issue --resident ID --card FILE --pins PINS.json [--ward-present] [--json]\n"
+    "        creates FILE: a card with keys made on it, the auth certificate and,\n"
+    "        from 15 (an adult ward only with --ward-present), the signing one\n"
+    "  return --resident ID [--json]     the active card is returned: both\n"
+    "        certificates revoked (cessationOfOperation)\n"
+    "  lost --resident ID [--json]       the active card is lost: both revoked\n"
+    "        (keyCompromise)\n"
+    "\n"
+    "The card itself:\n"
     "  new --out FILE --pins PINS.json [--holder SUBJECT.json] [--json]\n"
     "        a new card for the holder's municipality (or the store's only one),\n"
     "        with its PINs and 券面事項; prints the card serial\n"
@@ -781,6 +791,9 @@ static int card_reset_pin(const struct cmd_ctx *c, int argc, char **argv)
 		rc = fail(c, EXIT_USAGE, "%s: no %s PIN in it", pins_f, kind_s);
 		goto out;
 	}
+	/* A resident's card: the registry resets it (intent, event, audit). */
+	if ((rc = cli_registry_reset_pin(c, card_f, k, pins.pin[k], pass_file)) >= 0)
+		goto out;
 	if ((rc = open_card(c, card_f, true, &card)) >= 0)
 		goto out;
 	jpki_term_local(&t, card);
@@ -873,6 +886,9 @@ int cmd_card(int argc, char **argv)
 		const char *name;
 		int (*fn)(const struct cmd_ctx *, int, char **);
 	} subs[] = {
+	    {"issue", cli_card_issue},
+	    {"return", cli_card_return},
+	    {"lost", cli_card_lost},
 	    {"new", card_new},
 	    {"keygen", card_keygen},
 	    {"write-cert", card_write_cert},

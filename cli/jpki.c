@@ -27,7 +27,12 @@ static const struct cmd commands[] = {
     {"bring", cmd_bring, "what to bring to the counter"},
     {"ca", cmd_ca, "the certification authorities: init, issue, revoke, CRL, OCSP"},
     {"audit", cmd_audit, "check the hash chain of the audit log"},
-    {"card", cmd_card, "the virtual My Number card: new, keygen, write-cert, status, verify-pin, sign, reset-pin, serve"},
+    {"card", cmd_card, "cards: issue, return, lost; the virtual card: new, keygen, write-cert, status, verify-pin, sign, reset-pin, serve"},
+    {"init", cmd_init, "create the store and its certification authorities"},
+    {"resident", cmd_resident, "residents: add, show, list, move, rename, correct, decease, remove"},
+    {"cert", cmd_cert, "residents' certificates: renew, revoke, list"},
+    {"reconcile", cmd_reconcile, "settle operations a crash left half-done"},
+    {"demo", cmd_demo, "a synthetic population for demos and benchmarks"},
 };
 
 static void usage(FILE *f)

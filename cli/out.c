@@ -141,12 +141,15 @@ int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
 		char buf[4096];
 		const char *dir = dir_of(path, buf, sizeof buf);
 		if (!create && access(path, F_OK) != 0)
-			return fail(c, EXIT_USAGE, "no store at %s (run jpki ca init, or "
-				    "give --store)", path);
+			return fail(c, EXIT_USAGE,
+				    "no store at %s (run jpki ca init, or "
+				    "give --store)",
+				    path);
 		if (create && deflt && mkdir("./var", 0700) != 0 && errno != EEXIST)
 			return fail(c, EXIT_INTERNAL, "./var: %s", strerror(errno));
 		if (dir == NULL || access(dir, F_OK) != 0)
-			return fail(c, EXIT_USAGE, "%s: no such directory for the store",
+			return fail(c, EXIT_USAGE,
+				    "%s: no such directory for the store",
 				    dir ? dir : path);
 	}
 	const char *keys = cli_globals.keys;
@@ -157,9 +160,13 @@ int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
 		w = snprintf(keys_dir, keys_len, "%s", keys);
 	else if (!server)
 		w = snprintf(keys_dir, keys_len, "%s.keys", path);
-	else
-		return fail(c, EXIT_USAGE, "--keys (or JPKI_KEYS) is required with a "
-			    "server store");
+	else if (strncmp(url, "postgresql://", 13) == 0 ||
+		 strncmp(url, "postgres://", 11) == 0)
+		/* A server has no file to put the keys beside. */
+		return fail(c, EXIT_USAGE,
+			    "a PostgreSQL store needs --keys DIR (or JPKI_KEYS)");
+	else /* another scheme: the store says why it cannot open it */
+		w = snprintf(keys_dir, keys_len, "%s", "");
 	if (w < 0 || (size_t)w >= keys_len)
 		return fail(c, EXIT_USAGE, "the keys directory path is too long");
 	jpki_err e = jpki_store_open(url, s, &eb);

@@ -134,6 +134,19 @@ jpki_err jpki_card_create(const char *path, const struct jpki_card_init *init,
 jpki_err jpki_card_create_memory(const struct jpki_card_init *init,
 				 struct jpki_card **out, struct jpki_errbuf *eb);
 
+/* Writes a card held in memory to a new file (mode 0600, refusing an
+ * existing path: JPKI_ERR_CONFLICT), fsync'd when sync. The card stays in
+ * memory. */
+jpki_err jpki_card_save_as(const struct jpki_card *c, const char *path, bool sync,
+			   struct jpki_errbuf *eb);
+
+/* Demo seeding only (jpki demo seed, bench/): puts a key pair from a pool
+ * (an RSA-2048 EVP_PKEY *, a reference is taken) on a card held in memory
+ * instead of generating it there, and empties the key's certificate EF.
+ * JPKI_ERR_REFUSED for a card backed by a file: a real card's keys are
+ * born on it. */
+jpki_err jpki_card_demo_set_key(struct jpki_card *c, enum jpki_card_key k, void *pkey);
+
 /* Opens a card file. With lock, the process holds an exclusive lock on it
  * until jpki_card_close (a card is in one reader at a time): another
  * holder makes this JPKI_ERR_CONFLICT at once. Without lock the card is

@@ -52,6 +52,10 @@ struct jpki_ca_init_opts {
 	const char *passphrase;         /* encrypts the key files */
 	bool insecure_no_passphrase;    /* demos and tests only */
 	int64_t now;
+	/* notBefore of the CA certificates when earlier than now (0: now), so
+	 * that certificates with a history can be issued under them
+	 * (jpki demo seed); their validity still counts from now. */
+	int64_t not_before;
 };
 
 /* Checks the options alone (before a store is created for them). */
@@ -115,6 +119,15 @@ jpki_err jpki_ca_issue(struct jpki_ca *ca, enum jpki_pki_kind kind,
 		       const struct jpki_subject *subj, jpki_day expires, int64_t now,
 		       struct jpki_issued *out, struct jpki_errbuf *eb);
 
+/* The same with notBefore in the past (not_before <= now; the lint still
+ * wants it inside the issuing CA's validity): for a synthetic population
+ * with a history (jpki demo seed) only. The audit row is written at now. */
+jpki_err jpki_ca_issue_backdated(struct jpki_ca *ca, enum jpki_pki_kind kind,
+				 const char *pubkey_pem, size_t pubkey_len,
+				 const struct jpki_subject *subj, jpki_day expires,
+				 int64_t not_before, int64_t now, struct jpki_issued *out,
+				 struct jpki_errbuf *eb);
+
 /* ---- revocation (DOMAIN §4) ---- */
 
 /* RFC 5280 CRLReason codes we use. certificateHold is never offered. */
@@ -138,7 +151,8 @@ struct jpki_revoke_result {
 
 /* Revokes by serial (hex, any case) at `at` (<= now, >= notBefore).
  * Revoking again changes nothing and sets `already`. JPKI_ERR_NOTFOUND for
- * an unknown serial. */
+ * an unknown serial. Runs in its own transaction, or inside the caller's
+ * when one is open (on failure the caller rolls back). */
 jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 			enum jpki_revocation_reason reason, int64_t at, int64_t now,
 			struct jpki_revoke_result *out, struct jpki_errbuf *eb);

@@ -1,11 +1,13 @@
 /* openjpki — the store: one interface over the databases.
  *
- * Modules use only this header. The embedded backend is SQLite (a file); a
- * PostgreSQL backend ("postgresql://...") comes later behind the same calls.
+ * Modules use only this header. The embedded backend is SQLite (a file);
+ * PostgreSQL ("postgresql://...") is the other, behind the same calls.
  * SQL given to jpki_stmt_prepare() uses PostgreSQL-style placeholders
  * $1..$N, each number used once or more, in any order; the SQLite backend
  * translates them. Keep statements portable (no backend-specific syntax);
  * where a schema must differ, the migration carries one text per backend.
+ * On PostgreSQL a failed statement aborts the open transaction: after an
+ * error inside one, roll back (commit then fails, JPKI_ERR_STORE).
  *
  * Opening a store applies every pending migration, each in its own
  * transaction with its row in schema_migrations; migrations only go
@@ -35,10 +37,13 @@ struct jpki_stmt;
 #define JPKI_STORE_DEFAULT "./var/jpki.db"
 
 /* Opens (creating if needed) the store named by url: a SQLite file path,
- * optionally "sqlite:PATH". The parent directory must exist. SQLite is
+ * optionally "sqlite:PATH", or a PostgreSQL URL ("postgresql://..." or
+ * "postgres://...", given to libpq as it is; the database must exist and
+ * be UTF8). The parent directory of a SQLite file must exist. SQLite is
  * opened with WAL, foreign keys on, a 5 s busy timeout and
- * synchronous=FULL (the CA tables must survive a power cut). A
- * "postgresql://" URL is JPKI_ERR_INVALID until that backend exists. */
+ * synchronous=FULL (the CA tables must survive a power cut); PostgreSQL
+ * with a 5 s lock_timeout. A PostgreSQL server that cannot be reached is
+ * JPKI_ERR_INVALID, its URL shown with any password as "***". */
 jpki_err jpki_store_open(const char *url, struct jpki_store **out,
 			 struct jpki_errbuf *eb);
 void jpki_store_close(struct jpki_store *s);
@@ -49,9 +54,10 @@ const char *jpki_store_path(const struct jpki_store *s);
 /* The schema version after migrations (the highest applied). */
 int jpki_store_schema_version(const struct jpki_store *s);
 
-/* BEGIN IMMEDIATE (SQLite): the write lock is taken at once, so a
- * transaction never fails half-way for want of it. Nested begin is an
- * error (JPKI_ERR_INTERNAL). */
+/* Opens a transaction holding the store's write lock at once (SQLite:
+ * BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so a transaction never
+ * fails half-way for want of it; a second writer waits up to 5 s here,
+ * then JPKI_ERR_STORE. Nested begin is an error (JPKI_ERR_INTERNAL). */
 jpki_err jpki_store_begin(struct jpki_store *s);
 jpki_err jpki_store_commit(struct jpki_store *s);
 void jpki_store_rollback(struct jpki_store *s); /* no-op outside a transaction */
@@ -61,9 +67,11 @@ bool jpki_store_in_transaction(const struct jpki_store *s);
 jpki_err jpki_store_exec(struct jpki_store *s, const char *sql);
 
 /* A number that changes whenever another connection (in this or another
- * process) commits to the store; this connection's own commits leave it
- * alone. Lets a process keep an in-memory copy of stored data and know
- * when to drop it (SQLite: PRAGMA data_version). */
+ * process) commits to the store. Lets a process keep an in-memory copy of
+ * stored data and know when to drop it. SQLite (PRAGMA data_version): this
+ * connection's own commits leave it alone. PostgreSQL: every commit of a
+ * writer moves it, ours and other databases' too (a needless drop, never a
+ * missed one). */
 jpki_err jpki_store_data_version(struct jpki_store *s, int64_t *out);
 
 /* The backend's last error text (never NULL; "" if none). Never contains

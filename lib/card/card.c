@@ -562,6 +562,26 @@ static uint16_t cmd_generate(struct jpki_card *c, const struct apdu *a, struct r
 	return JPKI_SW_OK;
 }
 
+jpki_err jpki_card_demo_set_key(struct jpki_card *c, enum jpki_card_key k, void *pkey)
+{
+	EVP_PKEY *nk = pkey;
+	if (c->path != NULL)
+		return JPKI_ERR_REFUSED;
+	if ((k != JPKI_KEY_SIGN && k != JPKI_KEY_AUTH) || nk == NULL ||
+	    EVP_PKEY_get_base_id(nk) != EVP_PKEY_RSA || EVP_PKEY_get_bits(nk) != 2048)
+		return JPKI_ERR_INVALID;
+	if (!EVP_PKEY_up_ref(nk))
+		return JPKI_ERR_CRYPTO;
+	int slot = k == JPKI_KEY_SIGN ? SLOT_SIGN_CERT : SLOT_AUTH_CERT;
+	EVP_PKEY_free(c->key[k]);
+	c->key[k] = nk;
+	free(c->slot[slot].data);
+	c->slot[slot] = (struct jpkii_buf){0};
+	EVP_PKEY_CTX_free(c->sign_ctx[k]);
+	c->sign_ctx[k] = NULL;
+	return JPKI_OK;
+}
+
 /* ---- ERASE BINARY, UPDATE BINARY ---- */
 
 static uint16_t writable_slot(const struct jpki_card *c, int *slot)

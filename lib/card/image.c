@@ -384,7 +384,7 @@ static jpki_err dir_sync(const char *path)
 	return r == 0 ? JPKI_OK : JPKI_ERR_IO;
 }
 
-static jpki_err write_fd(int fd, const uint8_t *p, size_t n)
+static jpki_err write_fd(int fd, const uint8_t *p, size_t n, bool sync)
 {
 	for (size_t off = 0; off < n;) {
 		ssize_t w = write(fd, p + off, n - off);
@@ -394,13 +394,13 @@ static jpki_err write_fd(int fd, const uint8_t *p, size_t n)
 			return JPKI_ERR_IO;
 		off += (size_t)w;
 	}
-	return fsync(fd) == 0 ? JPKI_OK : JPKI_ERR_IO;
+	return !sync || fsync(fd) == 0 ? JPKI_OK : JPKI_ERR_IO;
 }
 
 /* Writes the card to a new temporary file next to path, locked; returns
  * its descriptor and name. */
 static jpki_err write_temp(const struct jpki_card *c, const char *path, int *fd_out,
-			   char tmp[PATH_MAX], struct jpki_errbuf *eb)
+			   char tmp[PATH_MAX], bool sync, struct jpki_errbuf *eb)
 {
 	struct wbuf b = {0};
 	jpki_err rc = encode(c, &b);
@@ -420,7 +420,7 @@ static jpki_err write_temp(const struct jpki_card *c, const char *path, int *fd_
 		return jpki_errf(eb, JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
 	}
 	if (fchmod(fd, 0600) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 ||
-	    write_fd(fd, b.p, b.len) != JPKI_OK) {
+	    write_fd(fd, b.p, b.len, sync) != JPKI_OK) {
 		rc = jpki_errf(eb, JPKI_ERR_IO, "%s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
@@ -440,7 +440,7 @@ jpki_err jpkii_card_save(struct jpki_card *c, struct jpki_errbuf *eb)
 		return jpki_errf(eb, JPKI_ERR_REFUSED, "the card is open read-only");
 	char tmp[PATH_MAX];
 	int fd;
-	jpki_err rc = write_temp(c, c->path, &fd, tmp, eb);
+	jpki_err rc = write_temp(c, c->path, &fd, tmp, true, eb);
 	if (rc != JPKI_OK)
 		return rc;
 	if (rename(tmp, c->path) != 0) {
@@ -572,7 +572,7 @@ jpki_err jpki_card_create(const char *path, const struct jpki_card_init *init,
 		rc = jpki_errf(eb, JPKI_ERR_CONFLICT, "%s already exists", path);
 		goto fail;
 	}
-	if ((rc = write_temp(c, path, &fd, tmp, eb)) != JPKI_OK)
+	if ((rc = write_temp(c, path, &fd, tmp, true, eb)) != JPKI_OK)
 		goto fail;
 	/* link() refuses an existing name atomically, unlike rename(). */
 	if (link(tmp, path) != 0) {
@@ -600,6 +600,25 @@ jpki_err jpki_card_create(const char *path, const struct jpki_card_init *init,
 	return JPKI_OK;
 fail:
 	jpki_card_close(c);
+	return rc;
+}
+
+jpki_err jpki_card_save_as(const struct jpki_card *c, const char *path, bool sync,
+			   struct jpki_errbuf *eb)
+{
+	char tmp[PATH_MAX];
+	int fd = -1;
+	jpki_err rc = write_temp(c, path, &fd, tmp, sync, eb);
+	if (rc != JPKI_OK)
+		return rc;
+	/* link() refuses an existing name atomically, unlike rename(). */
+	if (link(tmp, path) != 0)
+		rc = jpki_errf(eb, errno == EEXIST ? JPKI_ERR_CONFLICT : JPKI_ERR_IO,
+			       "%s: %s", path, strerror(errno));
+	unlink(tmp);
+	close(fd);
+	if (rc == JPKI_OK && sync)
+		dir_sync(path);
 	return rc;
 }
 

@@ -272,13 +272,14 @@ static int parent_of(int i)
 }
 
 static jpki_err build_ca_cert(int i, EVP_PKEY *key, X509 *issuer,
-			      struct jpki_signer *issuer_signer, int64_t now,
-			      X509 **out)
+			      struct jpki_signer *issuer_signer, int64_t not_before,
+			      int64_t now, X509 **out)
 {
 	jpki_err rc = JPKI_ERR_CRYPTO;
 	X509 *c = X509_new();
 	X509_NAME *name = ca_name(i);
-	ASN1_TIME *nb = jpkii_asn1_time(now);
+	/* The validity counts from now even when notBefore is earlier. */
+	ASN1_TIME *nb = jpkii_asn1_time(not_before);
 	ASN1_TIME *na = jpkii_asn1_time(now + (int64_t)ca_years[i] * 365 * 86400 +
 					(int64_t)(ca_years[i] / 4) * 86400);
 	if (!c || !name || !nb || !na || !X509_set_version(c, X509_VERSION_3) ||
@@ -335,6 +336,10 @@ jpki_err jpki_ca_init_check(const struct jpki_ca_init_opts *o, struct jpki_errbu
 		return jpki_errf(eb, JPKI_ERR_INVALID, "--crl-hours must be 1 to 744");
 	if (o->ocsp_days < 1 || o->ocsp_days > 31)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "--ocsp-days must be 1 to 31");
+	if (o->not_before != 0 &&
+	    (o->not_before > o->now || o->now - o->not_before > 20LL * 365 * 86400))
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "--history-from must be within the 20 years before now");
 	size_t n = strlen(o->base_url);
 	if ((strncmp(o->base_url, "http://", 7) != 0 &&
 	     strncmp(o->base_url, "https://", 8) != 0) ||
@@ -438,7 +443,9 @@ jpki_err jpki_ca_init(struct jpki_store *s, const char *keys_dir,
 			goto out;
 		int p = parent_of(i);
 		rc = build_ca_cert(i, key[i], i == CA_ROOT ? NULL : cert[p],
-				   i == CA_ROOT ? sig[i] : sig[p], o->now, &cert[i]);
+				   i == CA_ROOT ? sig[i] : sig[p],
+				   o->not_before ? o->not_before : o->now, o->now,
+				   &cert[i]);
 		if (rc != JPKI_OK) {
 			jpki_errf(eb, rc, "cannot build the %s certificate",
 				  jpkii_ca_names[i]);
@@ -724,7 +731,10 @@ jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 	if (at > now)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "the revocation time is in the "
 				 "future");
-	if ((rc = jpki_store_begin(ca->store)) != JPKI_OK)
+	/* Inside the caller's transaction when one is open (an event revokes
+	 * with its registry change), else in one of our own. */
+	bool own = !jpki_store_in_transaction(ca->store);
+	if (own && (rc = jpki_store_begin(ca->store)) != JPKI_OK)
 		return jpki_errf(eb, rc, "store: %s", jpki_store_errmsg(ca->store));
 	rc = jpki_stmt_prepare(ca->store,
 			       "SELECT c.not_before, r.revoked_at, r.reason FROM "
@@ -772,7 +782,7 @@ jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 		 jpki_revocation_reason_name((int)reason), (long long)at);
 	if ((rc = jpkii_audit(ca, now, "cert.revoke", serial, details, eb)))
 		goto out_rollback;
-	if ((rc = jpki_store_commit(ca->store)))
+	if (own && (rc = jpki_store_commit(ca->store)))
 		goto out_store;
 	jpkii_ocsp_flush(ca);
 	out->revoked_at = at;
@@ -782,6 +792,7 @@ out_store:
 	jpki_errf(eb, rc, "store: %s", jpki_store_errmsg(ca->store));
 out_rollback:
 	jpki_stmt_finalize(st);
-	jpki_store_rollback(ca->store);
+	if (own)
+		jpki_store_rollback(ca->store); /* else the caller rolls back */
 	return rc;
 }

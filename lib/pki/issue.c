@@ -681,9 +681,19 @@ jpki_err jpki_ca_issue(struct jpki_ca *ca, enum jpki_pki_kind kind,
 		       const struct jpki_subject *subj, jpki_day expires, int64_t now,
 		       struct jpki_issued *out, struct jpki_errbuf *eb)
 {
+	return jpki_ca_issue_backdated(ca, kind, pubkey_pem, pubkey_len, subj, expires,
+				       now, now, out, eb);
+}
+
+jpki_err jpki_ca_issue_backdated(struct jpki_ca *ca, enum jpki_pki_kind kind,
+				 const char *pubkey_pem, size_t pubkey_len,
+				 const struct jpki_subject *subj, jpki_day expires,
+				 int64_t not_before, int64_t now, struct jpki_issued *out,
+				 struct jpki_errbuf *eb)
+{
 	jpki_err rc;
 	struct jpki_signer *signer;
-	struct build b = {.kind = kind, .subj = subj, .not_before = now};
+	struct build b = {.kind = kind, .subj = subj, .not_before = not_before};
 	char muni_name[128], issue_number[32], details[256];
 	X509 *c = NULL;
 	unsigned char *der = NULL;
@@ -692,9 +702,11 @@ jpki_err jpki_ca_issue(struct jpki_ca *ca, enum jpki_pki_kind kind,
 
 	if (!jpki_day_in_range(expires))
 		return jpki_errf(eb, JPKI_ERR_RANGE, "the expiry is out of range");
-	if (expires < jpki_jst_day(now))
+	if (not_before > now)
+		return jpki_errf(eb, JPKI_ERR_INVALID, "notBefore is in the future");
+	if (expires < jpki_jst_day(not_before))
 		return jpki_errf(eb, JPKI_ERR_INVALID, "the expiry is in the past");
-	if (kind == JPKI_PKI_SIGN && subj->birth > jpki_jst_day(now))
+	if (kind == JPKI_PKI_SIGN && subj->birth > jpki_jst_day(not_before))
 		return jpki_errf(eb, JPKI_ERR_INVALID, "the birth date is in the future");
 	/* notAfter: 23:59:59 JST of the expiry day. */
 	b.not_after = (int64_t)expires * 86400 + 86399 - JPKI_JST_OFFSET_SECONDS;

@@ -1,10 +1,10 @@
 /* The store, backend-neutral: URL dispatch, transactions, migrations.
  *
- * A URL picks a backend (struct jpkii_store_ops); everything a caller can do
- * goes through that table, so adding PostgreSQL means one new file and one
- * line in open_backend(), and no caller changes. The rules that do not
- * depend on the database live here: no nested transactions, a failed
- * commit leaves nothing behind, and migrations only go forward.
+ * A URL picks a backend (struct jpkii_store_ops: sqlite.c, postgresql.c);
+ * everything a caller can do goes through that table, so callers never know
+ * which database they use. The rules that do not depend on the database
+ * live here: no nested transactions, a failed begin or commit leaves
+ * nothing behind, and migrations only go forward.
  * Documented in docs/internals/store.md.
  */
 #include <inttypes.h>
@@ -61,9 +61,12 @@ static jpki_err parse_url(const char *url, const struct jpkii_store_ops **ops,
 {
 	if (url == NULL || url[0] == '\0')
 		return jpki_errf(eb, JPKI_ERR_INVALID, "store: no URL or path given");
-	if (has_prefix(url, POSTGRES_PREFIX_1) || has_prefix(url, POSTGRES_PREFIX_2))
-		return jpki_errf(eb, JPKI_ERR_INVALID,
-				 "PostgreSQL backend not available yet");
+	/* libpq reads the URL itself (host, port, user, query parameters). */
+	if (has_prefix(url, POSTGRES_PREFIX_1) || has_prefix(url, POSTGRES_PREFIX_2)) {
+		*ops = &jpkii_pg_ops;
+		*target = url;
+		return JPKI_OK;
+	}
 	if (has_prefix(url, SQLITE_PREFIX)) {
 		const char *path = url + strlen(SQLITE_PREFIX);
 		/* "sqlite://var/x.db" would silently mean "/var/x.db". */
@@ -237,6 +240,15 @@ out:
 	return rc;
 }
 
+static jpki_err create_under_lock(struct jpki_store *s, const char *sql)
+{
+	jpki_err rc = jpki_store_begin(s);
+	if (rc == JPKI_OK && (rc = s->ops->exec(s, sql)) == JPKI_OK)
+		rc = jpki_store_commit(s);
+	jpki_store_rollback(s); /* no-op after a commit */
+	return rc;
+}
+
 static jpki_err migrate(struct jpki_store *s, struct jpki_errbuf *eb)
 {
 	jpki_err rc;
@@ -254,8 +266,12 @@ static jpki_err migrate(struct jpki_store *s, struct jpki_errbuf *eb)
 				 "the system clock is outside 1868..2199");
 
 	/* One statement, atomic by itself. When the table exists it writes
-	 * nothing, so opening an up-to-date store takes no write lock. */
-	if ((rc = s->ops->exec(s, schema_migrations_sql)) != JPKI_OK)
+	 * nothing, so opening an up-to-date store takes no write lock. Two
+	 * processes creating it at once in PostgreSQL can make one fail (a
+	 * duplicate catalog row): that one tries again under the write lock,
+	 * after the other has committed. */
+	if ((rc = s->ops->exec(s, schema_migrations_sql)) != JPKI_OK &&
+	    (rc = create_under_lock(s, schema_migrations_sql)) != JPKI_OK)
 		return jpki_errf(eb, rc, "schema_migrations: %s", s->errmsg);
 	if ((rc = check_history(s, &cur, eb)) != JPKI_OK)
 		return rc;
@@ -348,13 +364,23 @@ int jpki_store_schema_version(const struct jpki_store *s)
 	return s->schema_version;
 }
 
+/* A begin that fails leaves no transaction behind (PostgreSQL's BEGIN has
+ * already opened one when taking the write lock times out). */
 jpki_err jpki_store_begin(struct jpki_store *s)
 {
+	char saved[JPKII_ERRMSG_SZ];
+
 	if (s->ops->in_transaction(s)) {
 		jpkii_store_seterr(s, "a transaction is already open");
 		return JPKI_ERR_INTERNAL;
 	}
-	return s->ops->exec(s, s->ops->begin_sql);
+	jpki_err rc = s->ops->exec(s, s->ops->begin_sql);
+	if (rc != JPKI_OK && s->ops->in_transaction(s)) {
+		memcpy(saved, s->errmsg, sizeof saved);
+		jpki_store_rollback(s);
+		memcpy(s->errmsg, saved, sizeof saved);
+	}
+	return rc;
 }
 
 /* A commit that fails is rolled back here, so the store is as it was before
@@ -368,7 +394,8 @@ jpki_err jpki_store_commit(struct jpki_store *s)
 		jpkii_store_seterr(s, "commit without an open transaction");
 		return JPKI_ERR_INTERNAL;
 	}
-	jpki_err rc = s->ops->exec(s, "COMMIT");
+	jpki_err rc =
+	    s->ops->commit != NULL ? s->ops->commit(s) : s->ops->exec(s, "COMMIT");
 	if (rc != JPKI_OK) {
 		memcpy(saved, s->errmsg, sizeof saved);
 		jpki_store_rollback(s);

@@ -1,7 +1,7 @@
 /* Internals shared by the files of lib/store (prefix jpkii_). Not installed.
  *
  * store.c is the backend-neutral part: URL dispatch, the transaction rules,
- * the migration runner and the error text. A backend (sqlite.c; later
+ * the migration runner and the error text. A backend (sqlite.c,
  * postgresql.c) fills in a struct jpkii_store_ops and only talks to its
  * database. Callers never see any of this: they use jpki/store.h.
  */
@@ -24,7 +24,7 @@
  * misuse by the caller (bad parameter index) JPKI_ERR_INTERNAL, anything
  * else the database reports JPKI_ERR_STORE. */
 struct jpkii_store_ops {
-	const char *name; /* "sqlite" */
+	const char *name; /* "sqlite", "postgresql" */
 	/* The statement that opens a transaction holding the write lock. */
 	const char *begin_sql;
 	/* A query whose one integer changes when other connections commit. */
@@ -39,6 +39,10 @@ struct jpkii_store_ops {
 	/* One or more statements without parameters or results. */
 	jpki_err (*exec)(struct jpki_store *s, const char *sql);
 	bool (*in_transaction)(const struct jpki_store *s);
+	/* Commits the open transaction; NULL: exec("COMMIT"). For a database
+	 * whose COMMIT can quietly mean ROLLBACK (PostgreSQL, after an
+	 * error): this must fail then. */
+	jpki_err (*commit)(struct jpki_store *s);
 	/* The text of a migration for this backend; NULL if it has none. */
 	const char *(*migration_sql)(const struct jpkii_migration *m);
 
@@ -71,7 +75,7 @@ struct jpki_store {
 	const struct jpkii_store_ops *ops;
 	struct jpkii_cached_stmt cache[JPKII_STMT_CACHE];
 	int n_cache;
-	void *db;	    /* the backend's connection */
+	void *db;	    /* the backend's connection (sqlite3 *, PGconn *) */
 	char *path;	    /* the SQLite file; NULL for a server backend */
 	int schema_version; /* after migrations */
 	char errmsg[JPKII_ERRMSG_SZ];
@@ -80,15 +84,15 @@ struct jpki_store {
 struct jpki_stmt {
 	struct jpki_store *s;
 	const struct jpkii_store_ops *ops;
-	void *h;		       /* the backend's statement */
+	void *h;			/* the backend's statement */
 	struct jpkii_cached_stmt *slot; /* when it lives in the cache */
 };
 
 extern const struct jpkii_store_ops jpkii_sqlite_ops;
+extern const struct jpkii_store_ops jpkii_pg_ops;
 
 /* Sets the store's last-error text (cut to fit). */
 void jpkii_store_seterr(struct jpki_store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
 
 #endif

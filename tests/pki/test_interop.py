@@ -14,6 +14,12 @@ GROUP is one or more of the case groups a..j (default: all):
 
 Every case runs in its own temporary directory with `--store DIR/s.db`; every
 failure is collected and printed at the end; the exit status is 1 if any.
+
+With JPKI_TEST_STORE set to a PostgreSQL URL (tests/pg/pgserver.py run sets
+it), every case gets a new database on that server instead (`--store URL
+--keys DIR/s.db.keys`), inspected with psql; "the store's bytes" are then
+its pg_dump, and the write lock is the store's advisory lock, taken with
+psql. The database is dropped after the case.
 """
 import datetime as dt
 import functools
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 from pathlib import Path
 
 from cryptography import x509
@@ -40,6 +47,36 @@ if len(sys.argv) < 3:
 JPKI = os.path.abspath(sys.argv[1])
 SOURCE_DIR = sys.argv[2]
 GROUPS = set("".join(sys.argv[3:])) if len(sys.argv) > 3 else set("abcdefghij")
+
+# PostgreSQL instead of SQLite files (see the docstring).
+STORE_URL = os.environ.get("JPKI_TEST_STORE", "")
+PG = STORE_URL.startswith(("postgresql://", "postgres://"))
+# The key of the store's write lock: WRITE_LOCK_KEY in lib/store/postgresql.c.
+PG_LOCK_KEY = 7669748266064703346
+
+
+def pg_tool(name):
+    """psql, pg_dump: from the newest /usr/lib/postgresql/*/bin, else PATH."""
+    sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "pg"))
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    from pgserver import find_bindir
+    bindir = find_bindir()
+    path = os.path.join(bindir, name) if bindir else shutil.which(name)
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def pg_url_for(dbname):
+    """STORE_URL naming another database of the same server (by hand:
+    urllib would drop the empty host of postgresql:///db?host=/dir)."""
+    head, sep, query = STORE_URL.partition("?")
+    scheme, _, rest = head.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{urllib.parse.quote(dbname)}{sep}{query}"
+
+
+def pg_admin(sql):
+    subprocess.run([pg_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", STORE_URL,
+                    "-c", sql], check=True, capture_output=True, timeout=120)
+
 
 UTC = dt.timezone.utc
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -96,10 +133,14 @@ def clean_env(extra=None):
 class T:
     """One case: a temporary directory, a store, and its failures."""
 
-    def __init__(self, name, tmp):
+    def __init__(self, name, tmp, url=None):
         self.name, self.dir = name, Path(tmp)
         self.db = self.dir / "s.db"
         self.keys = self.dir / "s.db.keys"
+        # PostgreSQL: the case's database; the keys stay in the directory.
+        self.url = url
+        self.store_args = ["--store", url, "--keys", self.keys] if url else \
+            ["--store", self.db]
         self.failures = []
         self.once = set()
         self.n = 0
@@ -138,7 +179,7 @@ class T:
         e = dict(env or {})
         if now is not None:
             e["JPKI_NOW"] = now if isinstance(now, str) else iso(now)
-        p = self.run([JPKI, "--store", self.db, *args], input=input, env=e)
+        p = self.run([JPKI, *self.store_args, *args], input=input, env=e)
         if expect is not None and p.rc != expect:
             msg = f"{what or args[:2]}: expected exit {expect}\n{p.show()}"
             if fatal:
@@ -160,14 +201,39 @@ class T:
         p.write_bytes(data.encode() if isinstance(data, str) else data)
         return p
 
-    # -- sqlite3 CLI
-    def sql(self, query, expect=0):
-        # A busy timeout, as jpki has: a reader that opens the file while a
-        # jpki process is checkpointing on close would otherwise fail at once.
-        p = self.run(["sqlite3", "-cmd", ".timeout 5000", self.db, query])
+    # -- sqlite3 CLI (psql with PostgreSQL)
+    def sql(self, query, expect=0, pg=None):
+        """Runs query (pg: its PostgreSQL text, when it differs); rows come
+        out as a|b|c either way."""
+        if self.url:
+            p = self.run([pg_tool("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                          "-d", self.url, "-c", pg or query])
+        else:
+            # A busy timeout, as jpki has: a reader that opens the file while
+            # a jpki process is checkpointing on close would otherwise fail
+            # at once.
+            p = self.run(["sqlite3", "-cmd", ".timeout 5000", self.db, query])
         if expect is not None and p.rc != expect:
-            self.fail(f"sqlite3 {query!r}: expected exit {expect}\n{p.show()}")
+            self.fail(f"sql {pg or query if self.url else query!r}: expected exit "
+                      f"{expect}\n{p.show()}")
         return p
+
+    def store_bytes(self):
+        """The store's bytes: the SQLite file, or a pg_dump of the database."""
+        if not self.url:
+            return self.db.read_bytes()
+        p = self.run([pg_tool("pg_dump"), "--no-owner", "-d", self.url])
+        self.need(p.rc == 0, f"pg_dump failed\n{p.show()}")
+        # Newer pg_dump brackets its output with a random \restrict key.
+        return b"\n".join(ln for ln in p.out.split(b"\n")
+                          if not ln.startswith((b"\\restrict", b"\\unrestrict")))
+
+    def store_exists(self):
+        """A SQLite file, or any table in the database (a store was opened)."""
+        if not self.url:
+            return self.db.exists()
+        p = self.sql("", pg="SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        return p.text.strip() not in ("", "0")
 
     def count(self, table, where=""):
         p = self.sql(f"SELECT count(*) FROM {table} {where}")
@@ -575,7 +641,9 @@ def case_init_mode(t, mode):
                 data, passphrase.encode() if passphrase else None)
             raw = key.public_key().public_bytes(serialization.Encoding.Raw,
                                                 serialization.PublicFormat.Raw)
-            t.eq(t.sql(f"SELECT hex(public_key) FROM card_issuer WHERE municipality = '{code}'")
+            t.eq(t.sql(f"SELECT hex(public_key) FROM card_issuer WHERE municipality = '{code}'",
+                       pg=f"SELECT encode(public_key, 'hex') FROM card_issuer "
+                          f"WHERE municipality = '{code}'")
                  .text.strip().lower(), raw.hex(), f"{f.name}: public key in the store")
         except Exception as e:  # noqa: BLE001
             t.fail(f"{f.name}: cryptography cannot load it as Ed25519: {e}")
@@ -600,7 +668,7 @@ def case_init_mode(t, mode):
             t.fail(f"{f.name}: cryptography cannot load it: {e}")
     t.eq(t.count("audit_log"), 1, "audit rows after init")
     t.eq(t.count("municipality"), 3, "municipalities stored")
-    t.check(PASS.encode() not in t.db.read_bytes(), "the store contains the passphrase")
+    t.check(PASS.encode() not in t.store_bytes(), "the store contains the passphrase")
 
 
 for _m in INIT_MODES:
@@ -609,6 +677,8 @@ for _m in INIT_MODES:
 
 def snapshot(t):
     files = {}
+    if t.url:  # the database's dump stands for the file
+        files[t.db.name] = t.store_bytes()
     for f in [t.db, Path(str(t.db) + "-wal"), *sorted(t.keys.iterdir())]:
         if f.exists():
             files[f.name] = f.read_bytes()
@@ -661,7 +731,7 @@ def _(t):
         t.check(p.out == b"", f"init: {label}: printed on stdout")
         keys = list(t.keys.iterdir()) if t.keys.exists() else []
         t.eq(keys, [], f"init: {label}: key files left")
-        t.check(not os.path.exists(t.db), f"init: {label}: an empty store was left")
+        t.check(not t.store_exists(), f"init: {label}: an empty store was left")
         if label.startswith("no passphrase"):
             t.check("passphrase" in p.etext, f"init: {label}: stderr does not say why: "
                     f"{p.etext!r}")
@@ -738,7 +808,7 @@ def _(t):
     for o in outputs:
         t.check(PASS not in o and WRONG_PASS not in o,
                 f"a passphrase appears in the output: {o!r}")
-    db = t.db.read_bytes()
+    db = t.store_bytes()
     t.check(PASS.encode() not in db and WRONG_PASS.encode() not in db,
             "a passphrase is in the store")
 
@@ -1582,30 +1652,53 @@ def _(t):
     the store's write lock with sqlite3 so that `jpki ca ocsp` reads "good",
     signs and waits for the lock; stop it (SIGSTOP), release the lock, revoke,
     let it go on (SIGCONT). Whatever it stores, the next answer must say
-    revoked (DOMAIN §4: a revoked certificate never becomes good again)."""
+    revoked (DOMAIN §4: a revoked certificate never becomes good again).
+
+    PostgreSQL queues lock waiters itself: the stopped process's server
+    session is granted the lock when psql lets go of it, so there the
+    revocation is started, waits for the lock, and goes on once the answer,
+    let go on, has stored its response and committed; the other order
+    cannot happen."""
     import signal
     t.init()
     fx, x = t.issue("sign", subject())
     req = t.ocsp_req("sign", cert=fx, nonce=False)
     raced = t.path("raced.der")
-    holder = subprocess.Popen(["sqlite3", str(t.db)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    if t.url:  # the store's advisory lock, as jpki's begin takes it
+        holder = subprocess.Popen([pg_tool("psql"), "-X", "-q", "-A", "-t", "-v",
+                                   "ON_ERROR_STOP=1", "-d", t.url], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        lock = (f"BEGIN; SELECT 'locked' FROM (SELECT pg_advisory_xact_lock({PG_LOCK_KEY})) "
+                "AS l;\n")
+    else:
+        holder = subprocess.Popen(["sqlite3", str(t.db)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        lock = "BEGIN IMMEDIATE;\nSELECT 'locked';\n"
     answer = None
     try:
-        holder.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n")
+        holder.stdin.write(lock)
         holder.stdin.flush()
-        t.need(holder.stdout.readline().strip() == "locked", "sqlite3 could not lock the store")
-        answer = subprocess.Popen([JPKI, "--store", str(t.db), "ca", "ocsp", "--in", str(req),
-                                   "--out", str(raced)], env=clean_env(),
+        t.need(holder.stdout.readline().strip() == "locked", "could not lock the store")
+        answer = subprocess.Popen([JPKI, *map(str, t.store_args), "ca", "ocsp", "--in",
+                                   str(req), "--out", str(raced)], env=clean_env(),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(1.5)  # it reads, signs and waits for the lock (busy timeout 5 s)
+        # it reads, signs and waits for the lock (busy timeout, lock_timeout: 5 s)
+        time.sleep(1.5)
         os.kill(answer.pid, signal.SIGSTOP)
-        holder.stdin.write("COMMIT;\n.quit\n")
+        holder.stdin.write("COMMIT;\n\\q\n" if t.url else "COMMIT;\n.quit\n")
         holder.stdin.flush()
         holder.wait(timeout=30)
-        t.jpki("ca", "revoke", "--serial", serial_hex(x), "--reason", "keyCompromise",
-               what="revoke while an OCSP answer is in flight")
-        os.kill(answer.pid, signal.SIGCONT)
+        revoke = ["ca", "revoke", "--serial", serial_hex(x), "--reason", "keyCompromise"]
+        if t.url:
+            rev = subprocess.Popen([JPKI, *map(str, t.store_args), *revoke], env=clean_env(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(0.5)  # it waits for the lock the stopped answer holds
+            os.kill(answer.pid, signal.SIGCONT)
+            _, rerr = rev.communicate(timeout=60)
+            t.eq(rev.returncode, 0, f"revoke while an OCSP answer is in flight ({rerr!r})")
+        else:
+            t.jpki(*revoke, what="revoke while an OCSP answer is in flight")
+            os.kill(answer.pid, signal.SIGCONT)
         out, err = answer.communicate(timeout=60)
         t.eq(answer.returncode, 0, f"the stopped ca ocsp: exit status ({err!r})")
     finally:
@@ -1639,7 +1732,7 @@ def _(t):
 
     def step(label, fn):
         nonlocal rows
-        before = t.count("audit_log") if t.db.exists() else 0
+        before = t.count("audit_log") if t.store_exists() else 0
         res = fn()
         after = t.count("audit_log")
         t.eq(after - before, 1, f"audit rows added by {label}")
@@ -1666,7 +1759,8 @@ def _(t):
              "audit verify --json")
     except ValueError:
         t.fail(f"audit verify --json: {p.text!r}")
-    t.eq(t.sql("SELECT group_concat(seq) FROM (SELECT seq FROM audit_log ORDER BY seq)"
+    t.eq(t.sql("SELECT group_concat(seq) FROM (SELECT seq FROM audit_log ORDER BY seq)",
+               pg="SELECT string_agg(seq::text, ',' ORDER BY seq) FROM audit_log"
                ).text.strip(),
          ",".join(str(i) for i in range(1, rows + 1)), "audit sequence numbers")
     # The database refuses edits while the triggers exist.
@@ -1680,13 +1774,13 @@ def _(t):
               "UPDATE revocation SET revoked_at = revoked_at + 1",
               "DELETE FROM revocation"):
         p = t.sql(q, expect=None)
-        t.check(p.rc != 0, f"sqlite3 {q!r} was allowed\n{p.show()}")
+        t.check(p.rc != 0, f"{q!r} was allowed\n{p.show()}")
     t.eq(t.sql("SELECT * FROM audit_log ORDER BY seq").text, snap, "audit_log after refusals")
     t.eq(t.sql("SELECT * FROM revocation ORDER BY serial").text, rsnap,
          "revocation after refusals")
     t.jpki("audit", "verify", what="audit verify after refused edits")
     # Tamper with row 3.
-    t.sql("DROP TRIGGER audit_log_no_update")
+    t.sql("DROP TRIGGER audit_log_no_update", pg="DROP TRIGGER audit_log_no_update ON audit_log")
     t.sql("UPDATE audit_log SET details = '{\"tampered\":true}' WHERE seq = 3")
     p = t.jpki("audit", "verify", expect=1, what="audit verify after tampering")
     t.check(re.search(r"(row|seq\w*|#)\s*3\b", p.etext, re.I),
@@ -1703,9 +1797,14 @@ def _(t):
 
 def main():
     global KEYS
-    for tool in ("openssl", "certtool", "ocsptool", "sqlite3"):
+    for tool in ("openssl", "certtool", "ocsptool") + (() if PG else ("sqlite3",)):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed")
+    if PG:
+        for tool in ("psql", "pg_dump"):
+            if pg_tool(tool) is None:
+                sys.exit(f"{tool} is not installed")
+        print(f"store: PostgreSQL, a database per case on {STORE_URL}", flush=True)
     start = time.time()
     failures, ran = [], 0
     with tempfile.TemporaryDirectory(prefix="jpki-interop-keys-") as kd:
@@ -1716,13 +1815,22 @@ def main():
             ran += 1
             c0 = time.time()
             with tempfile.TemporaryDirectory(prefix="jpki-interop-") as tmp:
-                t = T(name, tmp)
+                url = None
+                if PG:
+                    dbname = f"case_{ran:03d}"
+                    pg_admin(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+                    pg_admin(f"CREATE DATABASE {dbname}")
+                    url = pg_url_for(dbname)
+                t = T(name, tmp, url)
                 try:
                     fn(t)
                 except Abort:
                     pass
                 except Exception:  # noqa: BLE001
                     t.fail("exception:\n" + traceback.format_exc())
+                finally:
+                    if PG:
+                        pg_admin(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
             status = "ok" if not t.failures else f"FAILED ({len(t.failures)})"
             print(f"{group}  {name}: {status}  [{time.time() - c0:.1f}s]", flush=True)
             failures += [(group, name, f) for f in t.failures]
