@@ -22,6 +22,7 @@ static const char ca_usage[] =
     "  init --municipality CODE:NAME [--municipality CODE:NAME]... [--base-url URL]\n"
     "       [--key-bits 2048|3072|4096]\n"
     "       [--crl-hours N] [--ocsp-days N] [--passphrase-file F | --insecure-no-passphrase]\n"
+    "       [--history-from D]\n"
     "                         create the root, signing and auth CAs and their OCSP\n"
     "                         responders; refuses (exit 1) on a store that has a CA\n"
     "  cert root|sign|auth|ocsp-sign|ocsp-auth     a CA certificate, PEM (--json:\n"

@@ -65,7 +65,8 @@ static int reg_fail(const struct cmd_ctx *c, jpki_err e, const struct jpki_reg_m
 {
 	int code = exit_for(e);
 	if (strcmp(m->code, "no_resident") == 0 || strcmp(m->code, "no_cert") == 0 ||
-	    strcmp(m->code, "card_file_exists") == 0)
+	    strcmp(m->code, "card_file_exists") == 0 ||
+	    strcmp(m->code, "no_intent") == 0)
 		code = EXIT_USAGE;
 	if (m->ja[0] && strcmp(m->code, "store") != 0)
 		return fail(c, code, "%s / %s", m->en, m->ja);
@@ -123,7 +124,8 @@ static json_t *cert_json(const struct jpki_reg_cert *x)
 static const char init_usage[] =
     "usage: jpki [--store URL] init [--municipality CODE:NAME]...\n"
     "                               [--insecure-no-passphrase | --passphrase-file F]\n"
-    "                               [--base-url URL] [--history-from D] [--json]\n"
+    "                               [--base-url URL] [--key-bits N] [--crl-hours N]\n"
+    "                               [--ocsp-days N] [--history-from D] [--json]\n"
     "\n"
     "Creates the store and its certification authorities (as jpki ca init),\n"
     "with " DEFAULT_MUNICIPALITY " when no municipality is given.\n"
@@ -276,9 +278,10 @@ static int resident_show(const struct cmd_ctx *c, int argc, char **argv)
 	       p.stay_expires != JPKI_DAY_NONE ? ", stay until " : "",
 	       p.stay_expires != JPKI_DAY_NONE ? jpki_date_format(p.stay_expires, d2)
 					       : "");
-	printf("  status: %s%s%s\n", jpki_resident_status_name(p.status),
-	       p.adult_ward ? ", adult ward" : "",
-	       p.status_on != JPKI_DAY_NONE ? jpki_date_format(p.status_on, d1) : "");
+	printf("  status: %s%s%s%s\n", jpki_resident_status_name(p.status),
+	       p.status_on != JPKI_DAY_NONE ? " on " : "",
+	       p.status_on != JPKI_DAY_NONE ? jpki_date_format(p.status_on, d1) : "",
+	       p.adult_ward ? ", adult ward" : "");
 	for (size_t i = 0; i < ncards; i++)
 		printf("  card %s: issued %s, expires %s, %s\n", cards[i].serial,
 		       jpki_date_format(cards[i].issued, d1),
@@ -858,13 +861,16 @@ int cmd_cert(int argc, char **argv)
 
 static const char reconcile_usage[] =
     "usage: jpki reconcile [--passphrase-file F] [--json]\n"
+    "       jpki reconcile --abandon INTENT [--json]\n"
     "\n"
     "Settles operations that a crash left half-done (open intent records):\n"
     "completes those the store had committed, rolls back the others. An\n"
     "operation still running (its card file locked) is left alone. Also marks\n"
     "active cards past their expiry as expired and revokes what they hold.\n"
     "Exit 0 when everything is settled, 1 when some operations are still\n"
-    "running, 3 when some could not be settled.\n";
+    "running, 3 when some could not be settled.\n"
+    "--abandon INTENT gives up an operation whose card file is gone (a card\n"
+    "destroyed mid-operation): what it issued is revoked, the intent closed.\n";
 
 int cmd_reconcile(int argc, char **argv)
 {
@@ -872,13 +878,16 @@ int cmd_reconcile(int argc, char **argv)
 	const char *pass_file = NULL;
 	struct cmd_ctx c = {
 	    .name = "reconcile", .usage = reconcile_usage, .json = &json};
+	const char *abandon = NULL;
 	struct opt opts[] = {
 	    {"passphrase-file", OPT_STRING, &pass_file, false, false},
+	    {"abandon", OPT_STRING, &abandon, false, false},
 	    {"json", OPT_FLAG, &json, false, false},
 	};
 	size_t npos;
-	int rc = args_parse(&c, argc, argv, opts, 2, NULL, 0, &npos);
-	if (rc >= 0)
+	int64_t intent = 0;
+	int rc = args_parse(&c, argc, argv, opts, 3, NULL, 0, &npos);
+	if (rc >= 0 || (abandon && (rc = parse_id(&c, abandon, &intent)) >= 0))
 		return rc;
 	struct reg r;
 	struct jpki_reg_msg m = {0};
@@ -886,6 +895,20 @@ int cmd_reconcile(int argc, char **argv)
 	if ((rc = reg_open(&c, &r, true, pass_file)) >= 0) {
 		reg_close(&r);
 		return rc;
+	}
+	if (abandon) {
+		struct jpki_reg_result res;
+		jpki_err e = jpki_reg_abandon(&r.ctx, intent, &res, &m);
+		reg_close(&r);
+		if (e != JPKI_OK)
+			return reg_fail(&c, e, &m);
+		if (json)
+			return print_json(&c, json_pack("{s:I,s:o}", "abandoned",
+							(json_int_t)intent, "revoked",
+							revoked_json(&res)));
+		printf("abandoned intent %" PRId64 "\n", intent);
+		print_revoked(&res);
+		return EXIT_OK;
 	}
 	jpki_err e = jpki_reg_reconcile(&r.ctx, &rep, &m);
 	reg_close(&r);

@@ -142,7 +142,7 @@ int cli_open_store(const struct cmd_ctx *c, bool create, struct jpki_store **s,
 		const char *dir = dir_of(path, buf, sizeof buf);
 		if (!create && access(path, F_OK) != 0)
 			return fail(c, EXIT_USAGE,
-				    "no store at %s (run jpki ca init, or "
+				    "no store at %s (run jpki init, or "
 				    "give --store)",
 				    path);
 		if (create && deflt && mkdir("./var", 0700) != 0 && errno != EEXIST)

@@ -264,6 +264,14 @@ struct jpki_reconcile_report {
 jpki_err jpki_reg_reconcile(const struct jpki_reg_ctx *ctx,
 			    struct jpki_reconcile_report *rep, struct jpki_reg_msg *m);
 
+/* Gives up an open intent whose card file is gone or unreadable (a card
+ * destroyed mid-operation): the certificates it issued are revoked
+ * (cessationOfOperation), a card it registered is abolished, and the
+ * intent is rolled_back. Refused while the card file can be opened:
+ * reconcile settles those. */
+jpki_err jpki_reg_abandon(const struct jpki_reg_ctx *ctx, int64_t intent,
+			  struct jpki_reg_result *r, struct jpki_reg_msg *m);
+
 /* ---- a synthetic population (jpki demo seed; demos and benchmarks) ----
  * N residents with Japan's age pyramid, about 8 in 10 with a card issued
  * since 2016 (more in the 2022-2023 wave), certificates renewed through

@@ -777,6 +777,7 @@ jpki_err jpki_reg_card_end(const struct jpki_reg_ctx *ctx, int64_t resident,
 	}
 	/* A removed or deceased resident's card was abolished already. */
 	if ((rc = jpkii_reg_resident_for_op(ctx, resident, true, &res, m)) ||
+	    (rc = jpkii_reg_no_open_intent(ctx, resident, m)) ||
 	    (rc = jpkii_reg_active_card(ctx, resident, &card, m)))
 		goto out;
 	snprintf(r->card, sizeof r->card, "%s", card.serial);
@@ -1091,9 +1092,14 @@ jpki_err jpki_reg_revoke(const struct jpki_reg_ctx *ctx, const char *serial_hex,
 	 * serial; a revocation it reports as "already" is refused here. */
 	rc = jpki_ca_revoke(ca, serial_hex, (enum jpki_revocation_reason)reason,
 			    ctx->now, ctx->now, &rr, &eb);
-	if (rc == JPKI_ERR_NOTFOUND || rc == JPKI_ERR_INVALID) {
-		jpkii_reg_fail(m, rc, rc == JPKI_ERR_NOTFOUND ? "no_cert" : "bad_input",
-			       "%s", "証明書が見つかりません (%s)", eb.msg);
+	if (rc == JPKI_ERR_NOTFOUND) {
+		jpkii_reg_fail(m, rc, "no_cert", "%s", "証明書が見つかりません (%s)",
+			       eb.msg);
+		goto out;
+	}
+	if (rc == JPKI_ERR_INVALID) {
+		jpkii_reg_fail(m, rc, "bad_input", "%s",
+			       "シリアル番号の形式が正しくありません (%s)", eb.msg);
 		goto out;
 	}
 	if (rc != JPKI_OK) {
@@ -1557,8 +1563,14 @@ jpki_err jpki_reg_reconcile(const struct jpki_reg_ctx *ctx,
 		}
 		if (e != JPKI_OK) {
 			rep->failed++;
-			jpkii_reg_fail(m, e, "card", "intent %" PRId64 ": %s",
-				       "処理記録 %" PRId64 ": %s", in->id, eb.msg);
+			jpkii_reg_fail(m, e, "card",
+				       "intent %" PRId64
+				       ": %s (if the card is gone: jpki "
+				       "reconcile --abandon %" PRId64 ")",
+				       "処理記録 %" PRId64
+				       ": カードを開けません: %s (カードが失われた"
+				       "場合は jpki reconcile --abandon %" PRId64 ")",
+				       in->id, eb.msg, in->id);
 			continue;
 		}
 		/* Under the lock: the operation may have finished meanwhile. */
@@ -1584,5 +1596,106 @@ out:
 		free(list[i].details);
 	free(list);
 	jpki_ca_close(ca);
+	return rc;
+}
+
+jpki_err jpki_reg_abandon(const struct jpki_reg_ctx *ctx, int64_t intent,
+			  struct jpki_reg_result *r, struct jpki_reg_msg *m)
+{
+	struct open_intent *list = NULL, *in = NULL;
+	struct jpki_ca *ca = NULL;
+	struct jpki_card *card = NULL;
+	struct jpki_errbuf eb = {{0}};
+	struct plan p;
+	char details[256], object[32];
+	size_t n = 0;
+	memset(r, 0, sizeof *r);
+	jpki_err rc = open_intents(ctx, &list, &n);
+	if (rc != JPKI_OK) {
+		jpkii_reg_store_fail(ctx, m, rc);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (list[i].id == intent)
+			in = &list[i];
+	if (in == NULL) {
+		rc = jpkii_reg_fail(
+		    m, JPKI_ERR_NOTFOUND, "no_intent", "no open intent %" PRId64,
+		    "未完了の処理記録 %" PRId64 " はありません", intent);
+		goto out;
+	}
+	jpki_err e = jpki_card_open(in->path, false, &card, &eb);
+	jpki_card_close(card);
+	if (e == JPKI_OK || e == JPKI_ERR_CONFLICT) {
+		rc = jpkii_reg_fail(
+		    m, JPKI_ERR_REFUSED, "card_present",
+		    "intent %" PRId64 ": the card file is there: run jpki reconcile",
+		    "処理記録 %" PRId64
+		    ": カードがあります。jpki reconcile を実行してください",
+		    intent);
+		goto out;
+	}
+	if (plan_parse(in->details ? in->details : "", &p) != JPKI_OK) {
+		rc = jpkii_reg_fail(m, JPKI_ERR_INTERNAL, "intent",
+				    "intent %" PRId64 ": unreadable",
+				    "処理記録 %" PRId64 " を読み取れません", intent);
+		goto out;
+	}
+	if ((rc = jpkii_reg_ca(ctx, &ca, m)))
+		goto out;
+	if ((rc = jpki_store_begin(ctx->store))) {
+		jpkii_reg_store_fail(ctx, m, rc);
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct jpki_revoke_result rr;
+		if (!p.issued[i][0])
+			continue;
+		if ((rc = jpki_ca_revoke(ca, p.issued[i],
+					 JPKI_REASON_CESSATION_OF_OPERATION, ctx->now,
+					 ctx->now, &rr, &eb))) {
+			jpkii_reg_eb_fail(m, rc, "revoke", &eb);
+			goto out;
+		}
+		if (!rr.already && r->n_revoked < 8) {
+			struct jpki_reg_revoked *v = &r->revoked[r->n_revoked++];
+			snprintf(v->serial, sizeof v->serial, "%s", rr.serial);
+			v->kind = i == 0 ? JPKI_CERT_AUTH : JPKI_CERT_SIGN;
+			v->reason = JPKI_REASON_CESSATION_OF_OPERATION;
+		}
+	}
+	/* A card registered by this intent never reached its holder. */
+	if (strcmp(in->op, "card_issue") == 0 &&
+	    (rc = jpkii_reg_sql(
+		 ctx->store, "dt",
+		 "UPDATE card SET state = 'abolished', state_on = $1 WHERE "
+		 "image = $2 AND state = 'active'",
+		 jpki_jst_day(ctx->now), in->path))) {
+		jpkii_reg_store_fail(ctx, m, rc);
+		goto out;
+	}
+	snprintf(details, sizeof details,
+		 "{\"intent\":%" PRId64
+		 ",\"op\":\"%s\",\"revoked\":%zu,\"state\":\"%s\"}",
+		 intent, in->op, r->n_revoked, in->state);
+	snprintf(object, sizeof object, "resident:%" PRId64, in->resident);
+	if ((rc = jpkii_reg_event(ctx, in->resident, "abandoned",
+				  jpki_jst_day(ctx->now), details))) {
+		jpkii_reg_store_fail(ctx, m, rc);
+		goto out;
+	}
+	if ((rc = jpkii_reg_audit(ctx, "intent.abandon", object, details, m)))
+		goto out;
+	if ((rc = intent_set(ctx, intent, "rolled_back", NULL)) ||
+	    (rc = jpki_store_commit(ctx->store)))
+		jpkii_reg_store_fail(ctx, m, rc);
+out:
+	if (rc != JPKI_OK)
+		r->n_revoked = 0;
+	jpki_store_rollback(ctx->store);
+	jpki_ca_close(ca);
+	for (size_t i = 0; i < n; i++)
+		free(list[i].details);
+	free(list);
 	return rc;
 }

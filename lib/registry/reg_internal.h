@@ -48,6 +48,12 @@ jpki_err jpkii_reg_resident_for_op(const struct jpki_reg_ctx *ctx, int64_t id,
 				   bool allow_gone, struct jpki_resident *out,
 				   struct jpki_reg_msg *m);
 
+/* Refuses (in_progress) while an operation on the resident's card is
+ * open: an event must not overtake a renewal that reconcile may still
+ * complete. */
+jpki_err jpkii_reg_no_open_intent(const struct jpki_reg_ctx *ctx, int64_t resident,
+				  struct jpki_reg_msg *m);
+
 /* The resident's active card: NOTFOUND (with a message) when none. */
 jpki_err jpkii_reg_active_card(const struct jpki_reg_ctx *ctx, int64_t resident,
 			       struct jpki_reg_card *out, struct jpki_reg_msg *m);

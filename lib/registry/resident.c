@@ -222,7 +222,11 @@ static jpki_err check_text(const char *field, const char *ja, const char *v, siz
 			   struct jpki_reg_msg *m)
 {
 	ssize_t n = v ? jpki_utf8_chars(v, strlen(v)) : 0;
-	if (v == NULL || n == 0)
+	/* Only spaces (ASCII or the ideographic U+3000) is empty too. */
+	const char *q = v ? v : "";
+	while (*q == ' ' || strncmp(q, "\u3000", 3) == 0)
+		q += *q == ' ' ? 1 : 3;
+	if (v == NULL || n == 0 || *q == '\0')
 		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
 				      "%s%.0s is empty", "%.0s%sが空です", field, ja);
 	if (n < 0 || has_control(v))
@@ -581,7 +585,8 @@ jpki_err jpki_reg_cards(const struct jpki_reg_ctx *ctx, int64_t resident,
 	jpki_err rc =
 	    jpkii_reg_query(ctx->store, &st, "i",
 			    "SELECT " CARD_COLS " FROM card WHERE resident = $1 "
-			    "ORDER BY created_at DESC, issued DESC",
+			    "ORDER BY created_at DESC, state = 'active' DESC, "
+			    "issued DESC, serial",
 			    resident);
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
 		if (*n == cap) {
@@ -628,6 +633,35 @@ jpki_err jpki_reg_card_get(const struct jpki_reg_ctx *ctx, const char *serial,
 		return jpkii_reg_fail(m, JPKI_ERR_NOTFOUND, "no_card",
 				      "card %.32s is not in the registry",
 				      "カード %.32s は登録されていません", serial);
+	return JPKI_OK;
+}
+
+jpki_err jpkii_reg_no_open_intent(const struct jpki_reg_ctx *ctx, int64_t resident,
+				  struct jpki_reg_msg *m)
+{
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	int64_t id = 0;
+	jpki_err rc =
+	    jpkii_reg_query(ctx->store, &st, "i",
+			    "SELECT id FROM intent WHERE resident = $1 AND state IN "
+			    "('started', 'issued')",
+			    resident);
+	if (rc == JPKI_OK)
+		rc = jpki_stmt_step(st, &row);
+	if (rc == JPKI_OK && row)
+		id = jpki_stmt_int64(st, 0);
+	jpki_stmt_finalize(st);
+	if (rc != JPKI_OK)
+		return jpkii_reg_store_fail(ctx, m, rc);
+	if (row)
+		return jpkii_reg_fail(
+		    m, JPKI_ERR_REFUSED, "in_progress",
+		    "an operation on resident %" PRId64 "'s card is open "
+		    "(intent %" PRId64 "): run jpki reconcile first",
+		    "住民 %" PRId64 " のカードの処理 (記録 %" PRId64
+		    ") が完了していません。先に jpki reconcile を実行してください",
+		    resident, id);
 	return JPKI_OK;
 }
 
@@ -819,6 +853,42 @@ static jpki_err check_event(const struct jpki_reg_ctx *ctx, const struct event *
 	return rc;
 }
 
+static bool same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* An event that changes nothing is refused: it would revoke a signing
+ * certificate for no reason. */
+static jpki_err check_changes(const struct event *e, const struct jpki_resident *res,
+			      struct jpki_reg_msg *m)
+{
+	bool nothing = false;
+	switch (e->kind) {
+	case EV_MOVE:
+		nothing = same(e->address, res->address) &&
+			  (e->municipality == NULL ||
+			   same(e->municipality, res->municipality)) &&
+			  same(e->postal_code, res->postal_code);
+		break;
+	case EV_RENAME:
+		nothing = same(e->name, res->name) && same(e->kana, res->kana);
+		break;
+	case EV_CORRECT:
+		nothing = (e->birth == JPKI_DAY_NONE || e->birth == res->birth) &&
+			  (e->sex == 0 || e->sex == res->sex);
+		break;
+	case EV_DECEASE:
+	case EV_REMOVE:
+		break;
+	}
+	if (nothing)
+		return jpkii_reg_fail(m, JPKI_ERR_REFUSED, "no_change",
+				      "nothing changes: the register already says so",
+				      "変更がありません (登録内容と同じです)");
+	return JPKI_OK;
+}
+
 static jpki_err apply_event(const struct jpki_reg_ctx *ctx, const struct event *e,
 			    int64_t id)
 {
@@ -871,7 +941,9 @@ static jpki_err run_event(const struct jpki_reg_ctx *ctx, int64_t id,
 		goto out;
 	}
 	if ((rc = jpkii_reg_resident_for_op(ctx, id, false, &res, m)) ||
-	    (rc = check_event(ctx, e, &res, m)) || (rc = apply_event(ctx, e, id)))
+	    (rc = jpkii_reg_no_open_intent(ctx, id, m)) ||
+	    (rc = check_event(ctx, e, &res, m)) || (rc = check_changes(e, &res, m)) ||
+	    (rc = apply_event(ctx, e, id)))
 		goto out_store;
 	rc = jpkii_reg_active_card(ctx, id, &card, m);
 	if (rc == JPKI_OK) {

@@ -99,6 +99,7 @@ static const struct name foreign[] = {
     {"タパ ラム", "タパ ラム"},
     {"スミス ジョン", "スミス ジョン"},
 };
+/* The nationality of each name of foreign[]. */
 static const char *const nationalities[] = {"VN", "CN", "PH", "KR", "NP", "US"};
 static const char *const towns[] = {"東池袋", "西池袋",	  "南大塚", "駒込", "巣鴨",
 				    "目白",   "雑司が谷", "長崎",   "千早", "要町"};
@@ -155,10 +156,10 @@ static void make_person(uint64_t *s, const struct jpki_municipality *mu, jpki_da
 	p->r.sex = r < 490 ? 1 : r < 999 ? 2 : 3;
 	bool alien = chance(s, 25) && age >= 18;
 	if (alien) {
-		const struct name *f = &foreign[below(s, N(foreign))];
-		snprintf(p->name, sizeof p->name, "%s", f->kanji);
-		snprintf(p->kana, sizeof p->kana, "%s", f->kana);
-		p->r.nationality = (char *)nationalities[below(s, N(nationalities))];
+		int f = below(s, N(foreign)); /* a name and its nationality */
+		snprintf(p->name, sizeof p->name, "%s", foreign[f].kanji);
+		snprintf(p->kana, sizeof p->kana, "%s", foreign[f].kana);
+		p->r.nationality = (char *)nationalities[f];
 		p->r.stay_expires = today + 60 + below(s, 1500);
 	} else {
 		const struct name *sn = &surnames[below(s, N(surnames))];
@@ -266,6 +267,7 @@ struct seeder {
 	size_t key_turn;
 	struct jpki_seed_report *rep;
 	int64_t history; /* the issuing CAs' notBefore (and the caller's bound) */
+	char cards_dir[PATH_MAX]; /* absolute */
 };
 
 /* The DER of a PEM certificate; *not_before (if given) is raised to its
@@ -318,6 +320,8 @@ static jpki_err seed_cert(struct seeder *sd, struct person *p, int64_t id,
 	struct jpki_errbuf eb = {{0}};
 	snprintf(subj.municipality, sizeof subj.municipality, "%s", p->r.municipality);
 	int64_t nb = (int64_t)p->cert_issued * 86400 + below(&sd->rng, 8 * 3600);
+	if (nb < sd->history) /* not before the issuing CA */
+		nb = sd->history;
 	if (nb > sd->ctx->now)
 		nb = sd->ctx->now;
 	jpki_day exp = kind == 0 ? p->auth_expires : p->sign_expires;
@@ -363,7 +367,7 @@ static jpki_err seed_one(struct seeder *sd, struct jpki_card **cards,
 {
 	const struct jpki_reg_ctx *ctx = sd->ctx;
 	jpki_day today = jpki_jst_day(ctx->now);
-	jpki_day history = jpki_jst_day(sd->history) + 1;
+	jpki_day history = jpki_jst_day(sd->history);
 	size_t mi = (size_t)below(&sd->rng, (int)sd->nmunis);
 	struct person p;
 	struct jpki_stmt *st = NULL;
@@ -414,8 +418,14 @@ static jpki_err seed_one(struct seeder *sd, struct jpki_card **cards,
 		return jpkii_reg_eb_fail(m, rc, "card", &eb);
 	jpki_card_info(c, &info);
 	cards[*ncards] = c;
-	snprintf(paths[*ncards], PATH_MAX, "%s/%s.card", sd->o->cards_dir, info.serial);
 	(*ncards)++;
+	if (strlen(sd->cards_dir) + 40 > PATH_MAX)
+		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
+				      "%s: path too long", "%s: パスが長すぎます",
+				      sd->cards_dir);
+	memcpy(paths[*ncards - 1], sd->cards_dir, strlen(sd->cards_dir));
+	snprintf(paths[*ncards - 1] + strlen(sd->cards_dir), 40, "/%s.card",
+		 info.serial);
 	jpki_term_local(&t, c);
 	if ((rc = jpki_term_issuer_auth(&t, sd->issuer_key[mi], &eb)))
 		return jpkii_reg_eb_fail(m, rc, "card", &eb);
@@ -504,6 +514,9 @@ jpki_err jpki_reg_demo_seed(const struct jpki_reg_ctx *ctx,
 				      "--residents must be 1 to 10000000",
 				      "住民数は 1〜10000000 です");
 	if (mkdir(o->cards_dir, 0700) != 0 && errno != EEXIST)
+		return jpkii_reg_fail(m, JPKI_ERR_IO, "io", "%s: %s", "%s: %s",
+				      o->cards_dir, strerror(errno));
+	if (realpath(o->cards_dir, sd.cards_dir) == NULL)
 		return jpkii_reg_fail(m, JPKI_ERR_IO, "io", "%s: %s", "%s: %s",
 				      o->cards_dir, strerror(errno));
 	if ((rc = jpkii_reg_ca(ctx, &sd.ca, m)) || (rc = load_issuers(&sd, m)))

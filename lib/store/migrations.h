@@ -8,7 +8,7 @@ struct jpkii_migration {
 	int version;            /* 1, 2, ...: strictly increasing */
 	const char *name;       /* what it adds */
 	const char *sqlite;     /* SQL for SQLite (several statements) */
-	const char *postgresql; /* SQL for PostgreSQL; NULL until that backend */
+	const char *postgresql; /* SQL for PostgreSQL (the same logical schema) */
 };
 
 extern const struct jpkii_migration jpkii_migrations[];
