@@ -35,6 +35,8 @@ bench: deps
 	@build/release/bench/bench_rules
 	@build/release/bench/bench_pki
 	@build/release/bench/bench_card
+	@# SQLite, then PostgreSQL on a throw-away server (fsync off: see its line).
+	@python3 tests/pg/pgserver.py run -- build/release/bench/bench_registry
 
 clean:
 	rm -rf build

@@ -1,0 +1,889 @@
+/* bench/registry: the registry at national scale, beside its physical limits.
+ *
+ * For each store (SQLite in a temp dir; PostgreSQL as well when
+ * JPKI_BENCH_PG_URL, or else JPKI_TEST_STORE, is a postgresql:// URL of an
+ * empty database), one thread pinned to one core prints:
+ *   0. store commits per second, each a transaction with one audit row
+ *      (the audit log is a hash chain: every writer serializes on it),
+ *      next to the disk's fsync rate;
+ *   1. end-to-end renewals per second (jpki_reg_renew on card files: two
+ *      PINs verified, two RSA-2048 key pairs generated on the card, two
+ *      certificates signed, two revoked, three durable transactions), next
+ *      to EVP_RSA_gen and `openssl speed rsa2048` measured in the same run
+ *      and the bound 1 / (2 keygen + 2 sign) they imply;
+ *   2. the month's expiring residents (jpki_reg_expiring) among N synthetic
+ *      residents inserted directly (default 1,000,000 on SQLite, 250,000
+ *      on PostgreSQL, whose inserts are slower), median of several runs,
+ *      next to a plain indexed count of that month's holder_cert rows;
+ *   3. seeding: rows per second of that direct insert (multi-row INSERTs
+ *      through jpki_stmt_*, big transactions), and residents per second of
+ *      jpki_reg_demo_seed next to the RSA sign rate (it signs about 1.6
+ *      certificates per resident).
+ * docs/SCALE.md turns these figures into a national plan.
+ *
+ * usage: bench_registry [--quick] [--renewals K] [--residents N]
+ *                       [--pg-residents N] [--seed N]
+ *   --quick  a smoke run: K 3, N 20000, seed 100
+ * JPKI_BENCH_DIR: where the temp dirs go (default /tmp); JPKI_BENCH_KEEP:
+ * leave them (and the SQLite store) behind.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "jpki/card.h"
+#include "jpki/pki.h"
+#include "jpki/registry.h"
+#include "jpki/store.h"
+#include "common.h"
+#include "banned.h"
+
+#define DAY	    86400
+#define YEAR	    (365 * DAY)
+#define ID_BASE	    100000000 /* synthetic resident ids start here */
+#define CHUNK	    64	      /* residents per multi-row INSERT */
+#define TX_CHUNKS   1024      /* chunks per transaction (65,536 residents) */
+#define SPAN_MONTHS 60	      /* expiries spread over five years */
+
+static void die(const char *what, const char *detail)
+{
+	fprintf(stderr, "bench_registry: %s: %s\n", what, detail ? detail : "");
+	exit(3);
+}
+
+struct settings {
+	long renewals;	   /* K residents renewed end to end */
+	long residents;	   /* synthetic residents for the query, SQLite */
+	long pg_residents; /* the same on PostgreSQL */
+	long seed;	   /* residents of jpki_reg_demo_seed */
+	int runs;	   /* query runs (median) */
+};
+
+struct peers {
+	double rsa_sign; /* openssl speed rsa2048, sign/s */
+	double keygen;	 /* EVP_RSA_gen(2048)/s */
+	double pbkdf2;	 /* PIN hashes/s at the card's default iterations */
+};
+
+/* ---- peers ---- */
+
+static double keygen_rate(int n)
+{
+	double t0 = bench_now();
+	for (int i = 0; i < n; i++) {
+		EVP_PKEY *k = EVP_RSA_gen(2048);
+		if (k == NULL)
+			die("EVP_RSA_gen", NULL);
+		EVP_PKEY_free(k);
+	}
+	return n / (bench_now() - t0);
+}
+
+/* What a card does per VERIFY before the compare (lib/card/card.c). */
+static double pbkdf2_rate(void)
+{
+	static const unsigned char salt[16] = {1, 2, 3};
+	unsigned char out[32];
+	double t0 = bench_now(), t;
+	long n = 0;
+	do {
+		if (PKCS5_PBKDF2_HMAC("1234", 4, salt, sizeof salt,
+				      (int)JPKI_CARD_PBKDF2_ITER, EVP_sha256(), 32,
+				      out) != 1)
+			die("PBKDF2", NULL);
+		n++;
+		t = bench_now();
+	} while (t - t0 < 1.0);
+	return n / (t - t0);
+}
+
+/* ---- a store to measure ---- */
+
+static const char *const muni_specs[] = {"131016:千代田区", "131024:中央区",
+					 "131032:港区", "271004:大阪市",
+					 "011002:札幌市"};
+#define N_MUNIS (sizeof muni_specs / sizeof muni_specs[0])
+
+struct bed {
+	char dir[256], url[1024], keys[320], cards[320], seed_cards[320];
+	struct jpki_store *s;
+	struct jpki_reg_ctx ctx;
+	int64_t t0;
+	struct jpki_municipality munis[N_MUNIS];
+	size_t n_munis;
+};
+
+/* A fresh CA whose certificates date from ten years back, so that the
+ * demo seed can give its population a history (jpki init --history-from). */
+static void bed_open(struct bed *b, const char *pg_url)
+{
+	struct jpki_errbuf eb = {{0}};
+	const char *tmp = getenv("JPKI_BENCH_DIR");
+	snprintf(b->dir, sizeof b->dir, "%s/jpki-bench-reg-XXXXXX", tmp ? tmp : "/tmp");
+	if (!mkdtemp(b->dir))
+		die("mkdtemp", b->dir);
+	snprintf(b->keys, sizeof b->keys, "%s/keys", b->dir);
+	snprintf(b->cards, sizeof b->cards, "%s/cards", b->dir);
+	snprintf(b->seed_cards, sizeof b->seed_cards, "%s/seed", b->dir);
+	if (mkdir(b->cards, 0700) != 0)
+		die("mkdir", b->cards);
+	if (pg_url)
+		snprintf(b->url, sizeof b->url, "%s", pg_url);
+	else
+		snprintf(b->url, sizeof b->url, "%s/s.db", b->dir);
+	b->t0 = (int64_t)time(NULL);
+	b->n_munis = N_MUNIS;
+	for (size_t i = 0; i < b->n_munis; i++)
+		if (jpki_municipality_parse(muni_specs[i], &b->munis[i], &eb))
+			die("municipality", eb.msg);
+	struct jpki_ca_init_opts o = {.base_url = "http://127.0.0.1:8080",
+				      .key_bits = 2048,
+				      .crl_hours = 24,
+				      .ocsp_days = 4,
+				      .munis = b->munis,
+				      .n_munis = b->n_munis,
+				      .insecure_no_passphrase = true,
+				      .now = b->t0,
+				      .not_before = b->t0 - 10LL * YEAR};
+	if (jpki_store_open(b->url, &b->s, &eb))
+		die("store open", eb.msg);
+	if (jpki_ca_init(b->s, b->keys, &o, &eb))
+		die("ca init (the database must be empty)", eb.msg);
+	b->ctx = (struct jpki_reg_ctx){.store = b->s,
+				       .keys_dir = b->keys,
+				       .passphrase = NULL,
+				       .actor = "bench",
+				       .now = b->t0,
+				       .feb29 = JPKI_FEB29_FEB28};
+}
+
+static void bed_close(struct bed *b)
+{
+	char cmd[300];
+	jpki_store_close(b->s);
+	if (getenv("JPKI_BENCH_KEEP")) { /* to look at the store afterwards */
+		printf("(kept %s)\n", b->dir);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_registry: could not remove %s\n", b->dir);
+}
+
+/* ---- 0. the serialization point ---- */
+
+static double commit_rate(struct bed *b, double secs)
+{
+	struct jpki_errbuf eb = {{0}};
+	double t0 = bench_now(), t;
+	long n = 0;
+	do {
+		if (jpki_store_begin(b->s) ||
+		    jpki_audit_append(b->s, b->ctx.now, "bench", "bench.commit",
+				      "store", "{}", &eb) ||
+		    jpki_store_commit(b->s))
+			die("audit commit",
+			    eb.msg[0] ? eb.msg : jpki_store_errmsg(b->s));
+		n++;
+		t = bench_now();
+	} while (t - t0 < secs);
+	return n / (t - t0);
+}
+
+/* PostgreSQL's own durability settings (a test server runs without fsync). */
+static void pg_settings(struct bed *b, char *out, size_t len)
+{
+	static const char *const names[] = {"fsync", "synchronous_commit"};
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < 2; i++) {
+		struct jpki_stmt *st = NULL;
+		bool row = false;
+		char sql[64];
+		snprintf(sql, sizeof sql, "SHOW %s", names[i]);
+		if (jpki_stmt_prepare(b->s, sql, &st) == JPKI_OK &&
+		    jpki_stmt_step(st, &row) == JPKI_OK && row && used < len) {
+			int n =
+			    snprintf(out + used, len - used, "%s%s=%s", i ? ", " : "",
+				     names[i], jpki_stmt_text(st, 0));
+			used += n > 0 ? (size_t)n : 0;
+		}
+		jpki_stmt_finalize(st);
+	}
+}
+
+/* ---- 1. renewals end to end ---- */
+
+static const struct jpki_reg_pins pins = {
+    .pin = {"ABC123", "1234", "1234", "1234"}, /* by enum jpki_pin_kind */
+    .has = {true, true, true, true}};
+
+/* 10:00 JST on day d. */
+static int64_t at_ten(jpki_day d)
+{
+	return (int64_t)d * DAY - JPKI_JST_OFFSET_SECONDS + 10 * 3600;
+}
+
+/* K adults, each with a card issued today through the real path (keys
+ * generated on the card, default PBKDF2, fsync), then renewed 30 days
+ * before their certificates expire. */
+static void bench_renew(struct bed *b, long k, const struct peers *p)
+{
+	int64_t *ids = calloc((size_t)k, sizeof *ids);
+	jpki_day *ends = calloc((size_t)k, sizeof *ends);
+	struct jpki_reg_msg m = {0};
+	struct jpki_reg_result r;
+	char path[400];
+	int y, mo, d;
+	if (ids == NULL || ends == NULL)
+		die("calloc", NULL);
+	/* Birthdays 45 days from now: every certificate ends on the 5th. */
+	jpki_day_to_ymd(jpki_jst_day(b->t0) + 45, &y, &mo, &d);
+	if (mo == 2 && d == 29)
+		d = 28;
+	double t0 = bench_now();
+	for (long i = 0; i < k; i++) {
+		struct jpki_resident res = {
+		    .name = "試験 太郎",
+		    .kana = "シケン タロウ",
+		    .sex = 1 + (int)(i % 2),
+		    .birth = jpki_day_from_ymd_unchecked(y - 25 - (int)(i % 40), mo, d),
+		    .address = "東京都千代田区千代田1-1",
+		    .postal_code = "100-0001",
+		    .nationality = NULL,
+		    .stay_expires = JPKI_DAY_NONE,
+		    .status_on = JPKI_DAY_NONE,
+		    .synthetic = true};
+		snprintf(res.municipality, sizeof res.municipality, "%s",
+			 b->munis[i % (long)b->n_munis].code);
+		snprintf(path, sizeof path, "%s/r%ld.card", b->cards, i);
+		struct jpki_reg_issue_opts io = {.card_path = path, .pins = &pins};
+		if (jpki_reg_resident_add(&b->ctx, &res, &ids[i], &m))
+			die("resident add", m.en);
+		if (jpki_reg_card_issue(&b->ctx, ids[i], &io, &r, &m))
+			die("card issue", m.en);
+		if (r.n_issued != 2)
+			die("card issue", "expected two certificates");
+		ends[i] = r.issued[0].expires;
+		for (size_t j = 0; j < r.n_issued; j++)
+			if (r.issued[j].kind == JPKI_CERT_AUTH)
+				ends[i] = r.issued[j].expires;
+	}
+	double issue = k / (bench_now() - t0);
+
+	t0 = bench_now();
+	for (long i = 0; i < k; i++) {
+		snprintf(path, sizeof path, "%s/r%ld.card", b->cards, i);
+		struct jpki_reg_renew_opts ro = {.card_path = path, .pins = &pins};
+		b->ctx.now = at_ten(ends[i] - 30); /* inside the window */
+		if (jpki_reg_renew(&b->ctx, ids[i], &ro, &r, &m))
+			die("renew", m.en);
+		if (r.n_issued != 2 || r.n_revoked != 2 || r.early || r.fresh)
+			die("renew",
+			    "expected two certificates issued, two superseded");
+	}
+	double renew = k / (bench_now() - t0);
+	b->ctx.now = b->t0;
+
+	double bound = 1.0 / (2.0 / p->keygen + 2.0 / p->rsa_sign);
+	double bound_pin =
+	    1.0 / (2.0 / p->keygen + 2.0 / p->rsa_sign + 2.0 / p->pbkdf2);
+	printf(
+	    "1. card issues (resident add + jpki_reg_card_issue), %ld      %9.2f /s\n",
+	    k, issue);
+	printf(
+	    "1. renewals end to end (jpki_reg_renew), %ld residents        %9.2f /s   "
+	    "%.0f ms each\n",
+	    k, renew, 1000.0 / renew);
+	printf("   bound 1 / (2 keygen + 2 sign)                            %9.2f /s   "
+	       "renewals reach %.0f%%\n",
+	       bound, 100.0 * renew / bound);
+	printf("   bound with the 2 PIN hashes as well                      %9.2f /s   "
+	       "renewals reach %.0f%%\n",
+	       bound_pin, 100.0 * renew / bound_pin);
+	free(ids);
+	free(ends);
+}
+
+/* ---- 3b. jpki demo seed ----
+ * With a key pool of one: `jpki demo seed` generates 16 keys first, a
+ * fixed cost of seconds that would hide the per-resident rate. */
+
+static void bench_seed(struct bed *b, long n, const struct peers *p)
+{
+	struct jpki_seed_opts o = {.residents = (size_t)n,
+				   .seed = 20260221,
+				   .cards_dir = b->seed_cards,
+				   .history_from = b->t0 - 10LL * YEAR,
+				   .key_pool = 1};
+	struct jpki_seed_report rep;
+	struct jpki_reg_msg m = {0};
+	double t0 = bench_now();
+	if (jpki_reg_demo_seed(&b->ctx, &o, &rep, &m))
+		die("demo seed", m.en);
+	double t = bench_now() - t0;
+	double certs = (double)rep.certificates / t;
+	printf("3. jpki_reg_demo_seed, %zu residents (%zu cards, %zu certs)  %9.0f "
+	       "residents/s\n",
+	       rep.residents, rep.cards, rep.certificates, rep.residents / t);
+	printf("   its certificates signed                                  %9.0f /s   "
+	       "%.0f%% of RSA sign (%.2f per resident; %.1f s in all)\n",
+	       certs, 100.0 * certs / p->rsa_sign,
+	       (double)rep.certificates / (double)rep.residents, t);
+}
+
+/* ---- 2, 3a. a million residents inserted directly ---- */
+
+enum { V_INT, V_TEXT, V_BLOB };
+struct val {
+	int type;
+	int64_t i;
+	char t[48];
+};
+
+/* DER of SEQUENCE { NULL }: a placeholder certificate. */
+static const uint8_t der_placeholder[4] = {0x30, 0x02, 0x05, 0x00};
+
+/* Rows staged for one multi-row INSERT. In `row`, #k (1..9) is the row's
+ * k-th value and $1 the one value shared by all rows. */
+struct batch {
+	struct jpki_store *s;
+	const char *head, *row;
+	struct val shared;
+	int per_row, cap, n;
+	struct jpki_stmt *full; /* cap rows */
+	struct val *v;
+	long rows;
+};
+
+static char *rows_sql(const struct batch *b, int nrows)
+{
+	size_t size = strlen(b->head) + (size_t)nrows * (strlen(b->row) + 64) + 1;
+	char *sql = malloc(size), *o = sql;
+	if (sql == NULL)
+		die("malloc", NULL);
+	o += snprintf(o, size, "%s", b->head);
+	for (int r = 0; r < nrows; r++) {
+		if (r > 0)
+			*o++ = ',';
+		for (const char *c = b->row; *c; c++) {
+			if (*c == '#' && c[1] >= '1' && c[1] <= '9') {
+				int k = *++c - '0';
+				o += snprintf(o, size - (size_t)(o - sql), "$%d",
+					      1 + r * b->per_row + k);
+			} else {
+				*o++ = *c;
+			}
+		}
+	}
+	*o = '\0';
+	return sql;
+}
+
+static void batch_init(struct batch *b, struct jpki_store *s, const char *head,
+		       const char *row, struct val shared, int cap)
+{
+	*b = (struct batch){.s = s,
+			    .head = head,
+			    .row = row,
+			    .shared = shared,
+			    .per_row = 6,
+			    .cap = cap};
+	char *sql = rows_sql(b, cap);
+	if ((b->v = calloc((size_t)cap * 6, sizeof *b->v)) == NULL)
+		die("calloc", NULL);
+	if (jpki_stmt_prepare(s, sql, &b->full))
+		die("prepare", jpki_store_errmsg(s));
+	free(sql);
+}
+
+static void bind_val(struct batch *b, struct jpki_stmt *st, int idx,
+		     const struct val *v)
+{
+	jpki_err rc =
+	    v->type == V_INT ? jpki_stmt_bind_int64(st, idx, v->i)
+	    : v->type == V_TEXT
+		? jpki_stmt_bind_text(st, idx, v->t)
+		: jpki_stmt_bind_blob(st, idx, der_placeholder, sizeof der_placeholder);
+	if (rc != JPKI_OK)
+		die("bind", jpki_store_errmsg(b->s));
+}
+
+static void batch_flush(struct batch *b)
+{
+	struct jpki_stmt *st = b->full;
+	bool row;
+	if (b->n == 0)
+		return;
+	if (b->n < b->cap) { /* the tail: a statement of its own */
+		char *sql = rows_sql(b, b->n);
+		if (jpki_stmt_prepare(b->s, sql, &st))
+			die("prepare", jpki_store_errmsg(b->s));
+		free(sql);
+	}
+	bind_val(b, st, 1, &b->shared);
+	for (int i = 0; i < b->n * b->per_row; i++)
+		bind_val(b, st, 2 + i, &b->v[i]);
+	if (jpki_stmt_step(st, &row))
+		die("bulk insert", jpki_store_errmsg(b->s));
+	if (st == b->full) {
+		if (jpki_stmt_reset(st))
+			die("reset", jpki_store_errmsg(b->s));
+	} else {
+		jpki_stmt_finalize(st);
+	}
+	b->rows += b->n;
+	b->n = 0;
+}
+
+/* The next row's values; a full batch is flushed first. */
+static struct val *batch_row(struct batch *b)
+{
+	if (b->n == b->cap)
+		batch_flush(b);
+	return &b->v[b->n++ * b->per_row];
+}
+
+static void batch_release(struct batch *b)
+{
+	jpki_stmt_finalize(b->full);
+	free(b->v);
+}
+
+static void set_i(struct val *v, int64_t i)
+{
+	v->type = V_INT;
+	v->i = i;
+}
+
+static void set_t(struct val *v, const char *t)
+{
+	v->type = V_TEXT;
+	snprintf(v->t, sizeof v->t, "%s", t);
+}
+
+static void set_d(struct val *v, jpki_day d)
+{
+	char buf[JPKI_DATE_BUFSZ];
+	set_t(v, jpki_date_format(d, buf));
+}
+
+static uint64_t mix(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static jpki_day months_after(jpki_day d, int n)
+{
+	jpki_day out;
+	if (jpki_add_months(d, n, &out) != JPKI_OK)
+		die("date", "out of range");
+	return out;
+}
+
+struct names {
+	const char *kanji, *kana;
+};
+static const struct names surnames[] = {{"佐藤", "サトウ"},   {"鈴木", "スズキ"},
+					{"高橋", "タカハシ"}, {"田中", "タナカ"},
+					{"伊藤", "イトウ"},   {"渡辺", "ワタナベ"},
+					{"山本", "ヤマモト"}, {"中村", "ナカムラ"}};
+static const struct names given[] = {
+    {"太郎", "タロウ"}, {"花子", "ハナコ"}, {"健", "ケン"},	{"陽菜", "ヒナ"},
+    {"蓮", "レン"},	{"結衣", "ユイ"},   {"大翔", "ヒロト"}, {"葵", "アオイ"}};
+
+struct bulk {
+	struct batch res, card, cert, holder, rev;
+	jpki_day start; /* the first day of the spread */
+	int span;	/* its length in days */
+	int64_t now;
+	long revocations;
+};
+
+/* One resident: the resident row, the card (a 10-year card, or a 5-year
+ * one for a minor at issue, which expires with the certificates), auth and
+ * sign certificates issued five years before they expire, and their
+ * holder_cert rows. Revocations are staged apart, after their parents. */
+static void stage_resident(struct bulk *k, const struct bed *b, long i)
+{
+	uint64_t h = mix((uint64_t)i);
+	jpki_day ends = k->start + (jpki_day)(h % (uint64_t)k->span);
+	jpki_day issued = months_after(ends, -SPAN_MONTHS);
+	int age_at_exp = 1 + (int)((h >> 16) % 95);
+	bool minor = age_at_exp - 5 < 18;
+	const char *muni = b->munis[(h >> 24) % b->n_munis].code;
+	const struct names *sn = &surnames[(h >> 32) % 8], *gn = &given[(h >> 40) % 8];
+	char name[48], kana[48], card[33];
+	int64_t id = ID_BASE + i;
+	snprintf(name, sizeof name, "%s %s", sn->kanji, gn->kanji);
+	snprintf(kana, sizeof kana, "%s %s", sn->kana, gn->kana);
+	snprintf(card, sizeof card, "BENCH%011ld", i);
+
+	struct val *v = batch_row(&k->res);
+	set_i(&v[0], id);
+	set_t(&v[1], name);
+	set_t(&v[2], kana);
+	set_i(&v[3], 1 + (int64_t)((h >> 48) & 1));
+	set_d(&v[4], months_after(ends, -12 * age_at_exp)); /* expiry on a birthday */
+	set_t(&v[5], muni);
+
+	/* Every 256th resident lost the card: both certificates revoked. */
+	bool lost = i % 256 == 11;
+	v = batch_row(&k->card);
+	set_t(&v[0], card);
+	set_i(&v[1], id);
+	set_t(&v[2], muni);
+	set_d(&v[3], issued);
+	set_d(&v[4], minor ? ends : months_after(ends, SPAN_MONTHS));
+	set_t(&v[5], lost ? "lost" : "active");
+
+	for (int kind = 0; kind < 2; kind++) {
+		char serial[48], num[32];
+		snprintf(serial, sizeof serial, "7e%014lx%016x", (unsigned long)i,
+			 (unsigned)kind);
+		snprintf(num, sizeof num, "BENCH-%c-%012ld", kind ? 'S' : 'A', i);
+		v = batch_row(&k->cert);
+		set_t(&v[0], serial);
+		set_t(&v[1], kind ? "sign" : "auth");
+		set_t(&v[2], muni);
+		set_t(&v[3], num);
+		set_i(&v[4], at_ten(issued));
+		set_i(&v[5], (int64_t)ends * DAY + DAY - 1 - JPKI_JST_OFFSET_SECONDS);
+		v = batch_row(&k->holder);
+		set_t(&v[0], serial);
+		set_i(&v[1], id);
+		set_t(&v[2], card);
+		set_t(&v[3], kind ? "sign" : "auth");
+		set_d(&v[4], issued);
+		set_d(&v[5], ends);
+	}
+}
+
+/* Every 64th resident moved (sign certificate, affiliationChanged); the
+ * lost cards of stage_resident (both, keyCompromise). */
+static void stage_revocations(struct bulk *k, const struct bed *b, long from, long to)
+{
+	for (long i = from; i < to; i++) {
+		bool moved = i % 64 == 7, lost = i % 256 == 11;
+		if (!moved && !lost)
+			continue;
+		uint64_t h = mix((uint64_t)i);
+		jpki_day ends = k->start + (jpki_day)(h % (uint64_t)k->span);
+		for (int kind = lost ? 0 : 1; kind < 2; kind++) {
+			char serial[48];
+			snprintf(serial, sizeof serial, "7e%014lx%016x",
+				 (unsigned long)i, (unsigned)kind);
+			struct val *v = batch_row(&k->rev);
+			set_t(&v[0], serial);
+			set_t(&v[1], kind ? "sign" : "auth");
+			set_t(&v[2], b->munis[(h >> 24) % b->n_munis].code);
+			set_i(&v[3],
+			      (int64_t)ends * DAY + DAY - 1 - JPKI_JST_OFFSET_SECONDS);
+			set_i(&v[4], k->now - (int64_t)(h % 1000) * 3600);
+			set_i(&v[5], lost ? 1 : 3);
+			k->revocations++;
+		}
+	}
+}
+
+static void tx(struct jpki_store *s, bool commit)
+{
+	if (commit ? jpki_store_commit(s) : jpki_store_begin(s))
+		die(commit ? "commit" : "begin", jpki_store_errmsg(s));
+}
+
+/* Inserts n residents; returns the rows written. */
+static long bulk_load(struct bed *b, long n, jpki_day start, double *secs)
+{
+	struct bulk k = {.start = start, .now = b->t0};
+	struct val now = {.type = V_INT, .i = b->t0}, blob = {.type = V_BLOB},
+		   one = {.type = V_INT, .i = 1};
+	k.span = months_after(start, SPAN_MONTHS) - start;
+	batch_init(&k.res, b->s,
+		   "INSERT INTO resident (id, name, kana, sex, birth, address, "
+		   "municipality, synthetic, created_at, updated_at) VALUES ",
+		   "(#1, #2, #3, #4, #5, '東京都千代田区千代田1-1', #6, 1, $1, $1)",
+		   now, CHUNK);
+	batch_init(&k.card, b->s,
+		   "INSERT INTO card (serial, resident, municipality, issued, expires, "
+		   "state, created_at) VALUES ",
+		   "(#1, #2, #3, #4, #5, #6, $1)", now, CHUNK);
+	batch_init(&k.cert, b->s,
+		   "INSERT INTO certificate (serial, ca, kind, municipality, "
+		   "issue_number, not_before, not_after, der) VALUES ",
+		   "(#1, #2, #2, #3, #4, #5, #6, $1)", blob, 2 * CHUNK);
+	batch_init(&k.holder, b->s,
+		   "INSERT INTO holder_cert (serial, resident, card, kind, issued, "
+		   "expires, synthetic) VALUES ",
+		   "(#1, #2, #3, #4, #5, #6, $1)", one, 2 * CHUNK);
+	/* Every $N must be used: $1 is recorded_at here, synthetic above. */
+	batch_init(&k.rev, b->s,
+		   "INSERT INTO revocation (serial, kind, municipality, not_after, "
+		   "revoked_at, reason, recorded_at) VALUES ",
+		   "(#1, #2, #3, #4, #5, #6, $1)", now, 1);
+	double t0 = bench_now();
+	long chunks = 0;
+	tx(b->s, false);
+	for (long i = 0; i < n; i += CHUNK) {
+		long to = i + CHUNK < n ? i + CHUNK : n;
+		for (long j = i; j < to; j++)
+			stage_resident(&k, b, j);
+		/* Parents before children: the foreign keys are checked. */
+		batch_flush(&k.res);
+		batch_flush(&k.card);
+		batch_flush(&k.cert);
+		batch_flush(&k.holder);
+		stage_revocations(&k, b, i, to);
+		batch_flush(&k.rev);
+		if (++chunks % TX_CHUNKS == 0) {
+			tx(b->s, true);
+			tx(b->s, false);
+		}
+	}
+	tx(b->s, true);
+	*secs = bench_now() - t0;
+	long rows = k.res.rows + k.card.rows + k.cert.rows + k.holder.rows + k.rev.rows;
+	batch_release(&k.res);
+	batch_release(&k.card);
+	batch_release(&k.cert);
+	batch_release(&k.holder);
+	batch_release(&k.rev);
+	return rows;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *t, int n)
+{
+	qsort(t, (size_t)n, sizeof *t, cmp_double);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+/* Seconds of jpki_reg_expiring for the month (median of runs after one
+ * warm-up); *n the residents it returned. */
+static double time_expiring(struct bed *b, int y, int mo, int runs, size_t *n)
+{
+	double t[16];
+	for (int r = -1; r < runs; r++) {
+		int64_t *ids = NULL;
+		struct jpki_reg_msg m = {0};
+		double t0 = bench_now();
+		if (jpki_reg_expiring(&b->ctx, y, mo, &ids, n, &m))
+			die("expiring", m.en);
+		if (r >= 0)
+			t[r] = bench_now() - t0;
+		free(ids);
+	}
+	return median(t, runs);
+}
+
+static double time_count(struct bed *b, jpki_day first, jpki_day last, int runs,
+			 int64_t *count)
+{
+	char d1[JPKI_DATE_BUFSZ], d2[JPKI_DATE_BUFSZ];
+	double t[16];
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	if (jpki_stmt_prepare(
+		b->s,
+		"SELECT count(*) FROM holder_cert WHERE expires BETWEEN $1 "
+		"AND $2",
+		&st))
+		die("prepare", jpki_store_errmsg(b->s));
+	for (int r = -1; r < runs; r++) {
+		double t0 = bench_now();
+		if (jpki_stmt_bind_text(st, 1, jpki_date_format(first, d1)) ||
+		    jpki_stmt_bind_text(st, 2, jpki_date_format(last, d2)) ||
+		    jpki_stmt_step(st, &row) || !row)
+			die("count", jpki_store_errmsg(b->s));
+		*count = jpki_stmt_int64(st, 0);
+		if (jpki_stmt_reset(st))
+			die("reset", jpki_store_errmsg(b->s));
+		if (r >= 0)
+			t[r] = bench_now() - t0;
+	}
+	jpki_stmt_finalize(st);
+	return median(t, runs);
+}
+
+static void bench_expiring(struct bed *b, long n, int runs)
+{
+	int y, mo, d;
+	/* The spread starts on the first of next month. */
+	jpki_day_to_ymd(jpki_jst_day(b->t0), &y, &mo, &d);
+	jpki_day start = months_after(jpki_day_from_ymd_unchecked(y, mo, 1), 1);
+	double secs;
+	long rows = bulk_load(b, n, start, &secs);
+	printf("3. direct insert of %ld residents: %ld rows in %.1f s         %9.0f "
+	       "rows/s   (%.0f residents/s)\n",
+	       n, rows, secs, rows / secs, n / secs);
+	double t0 = bench_now();
+	if (jpki_store_exec(b->s, "ANALYZE"))
+		die("analyze", jpki_store_errmsg(b->s));
+	printf("   (ANALYZE: %.2f s)\n", bench_now() - t0);
+
+	/* A month in the middle of the spread: about n / 60 residents. */
+	jpki_day first = months_after(start, SPAN_MONTHS / 2);
+	jpki_day last = months_after(first, 1) - 1;
+	jpki_day_to_ymd(first, &y, &mo, &d);
+	size_t found = 0;
+	int64_t count = 0;
+	double t_exp = time_expiring(b, y, mo, runs, &found);
+	double cnt = time_count(b, first, last, runs, &count);
+	printf(
+	    "2. jpki_reg_expiring %04d-%02d over %ld residents            %9.2f ms   "
+	    "%zu residents (median of %d)\n",
+	    y, mo, n, 1000 * t_exp, found, runs);
+	printf(
+	    "   SELECT count(*) FROM holder_cert WHERE expires BETWEEN     %9.2f ms   "
+	    "%" PRId64 " certificates   expiring = %.1fx the count\n",
+	    1000 * cnt, count, t_exp / cnt);
+}
+
+/* ---- one backend ---- */
+
+static void run_backend(const char *name, const char *pg_url, long residents,
+			const struct settings *st, const struct peers *p)
+{
+	struct bed b = {0};
+	char settings[128] = "";
+	bed_open(&b, pg_url);
+	if (pg_url)
+		pg_settings(&b, settings, sizeof settings);
+	printf("\n== %s: %s%s%s ==\n", name,
+	       pg_url ? "server from the environment" : b.url, pg_url ? ", " : "",
+	       settings);
+	double commits = commit_rate(&b, 2.0);
+	if (pg_url) {
+		printf("0. commits with one audit row (begin, append, commit)     "
+		       "%9.0f /s   "
+		       "(server: %s)\n",
+		       commits, settings);
+	} else {
+		double fs = bench_fsync_rate(b.dir, 4096, 0);
+		printf("0. commits with one audit row (begin, append, commit)     "
+		       "%9.0f /s   "
+		       "fsync of 4 KiB here: %.0f /s (%.1f fsyncs per commit)\n",
+		       commits, fs, fs / commits);
+	}
+	bench_seed(&b, st->seed, p);
+	bench_renew(&b, st->renewals, p);
+	bench_expiring(&b, residents, st->runs);
+	bed_close(&b);
+}
+
+static const char *pg_url_of_env(void)
+{
+	static const char *const vars[] = {"JPKI_BENCH_PG_URL", "JPKI_TEST_STORE"};
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = getenv(vars[i]);
+		if (v && (strncmp(v, "postgresql://", 13) == 0 ||
+			  strncmp(v, "postgres://", 11) == 0))
+			return v;
+	}
+	return NULL;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v = s ? strtol(s, &end, 10) : 0;
+	if (s == NULL || *s == '\0' || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int usage(void)
+{
+	fputs("usage: bench_registry [--quick] [--renewals K] [--residents N]\n"
+	      "                      [--pg-residents N] [--seed N]\n",
+	      stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct settings st = {.renewals = 20,
+			      .residents = 1000000,
+			      .pg_residents = 250000,
+			      .seed = 2000,
+			      .runs = 5};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool ok = true;
+		if (strcmp(a, "--quick") == 0) {
+			st = (struct settings){.renewals = 3,
+					       .residents = 20000,
+					       .pg_residents = 20000,
+					       .seed = 100,
+					       .runs = 3};
+			continue;
+		} else if (strcmp(a, "--renewals") == 0) {
+			ok = parse_long(v, 1, 10000, &st.renewals);
+		} else if (strcmp(a, "--residents") == 0) {
+			ok = parse_long(v, 1, 10000000, &st.residents);
+		} else if (strcmp(a, "--pg-residents") == 0) {
+			ok = parse_long(v, 1, 10000000, &st.pg_residents);
+		} else if (strcmp(a, "--seed") == 0) {
+			ok = parse_long(v, 1, 1000000, &st.seed);
+		} else {
+			return usage();
+		}
+		if (!ok)
+			return usage();
+		i++;
+	}
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	(void)sched_setaffinity(0, sizeof set, &set); /* one core, like the peers */
+	double t_start = bench_now();
+	const char *pg = pg_url_of_env();
+
+	printf("bench/registry — one thread pinned to one core\n");
+	struct peers p;
+	p.rsa_sign = bench_openssl_rsa2048();
+	if (p.rsa_sign <= 0)
+		die("openssl speed", "did not run");
+	/* As many keys as the renewals make: RSA key generation time varies a
+	 * lot from key to key. */
+	int keygens = st.renewals * 2 > 8 ? (int)st.renewals * 2 : 8;
+	p.keygen = keygen_rate(keygens);
+	p.pbkdf2 = pbkdf2_rate();
+	printf(
+	    "peer: openssl speed rsa2048 (same machine, one core)     %9.0f sign/s\n",
+	    p.rsa_sign);
+	printf(
+	    "peer: EVP_RSA_gen(2048), %2d keys (varies key to key)     %9.1f keys/s\n",
+	    keygens, p.keygen);
+	printf("peer: PBKDF2-SHA256 x %u (a card's PIN hash)            %9.0f /s\n",
+	       JPKI_CARD_PBKDF2_ITER, p.pbkdf2);
+
+	run_backend("SQLite", NULL, st.residents, &st, &p);
+	if (pg)
+		run_backend("PostgreSQL", pg, st.pg_residents, &st, &p);
+	else
+		printf("\n== PostgreSQL: skipped (JPKI_BENCH_PG_URL or JPKI_TEST_STORE "
+		       "not a postgresql:// URL) ==\n");
+	printf("\ntotal %.0f s\n", bench_now() - t_start);
+	return 0;
+}
