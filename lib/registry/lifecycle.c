@@ -132,16 +132,67 @@ static jpki_err plan_parse(const char *text, struct plan *p)
 
 /* ---- intents ---- */
 
+/* Inside T1: the resident and the card are still as the operation read
+ * them (an event may have come in between; once the intent is written,
+ * events wait for it). card_serial NULL: the resident has no active card. */
+static jpki_err still_as_read(const struct jpki_reg_ctx *ctx,
+			      const struct jpki_resident *res, const char *card_serial,
+			      bool *same)
+{
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	jpki_err rc = jpkii_reg_query(
+	    ctx->store, &st, "ittditi",
+	    "SELECT 1 FROM resident WHERE id = $1 AND status = 'registered' AND "
+	    "name = $2 AND address = $3 AND birth = $4 AND sex = $5 AND "
+	    "municipality = $6 AND adult_ward = $7",
+	    res->id, res->name, res->address, res->birth, (int64_t)res->sex,
+	    res->municipality, (int64_t)res->adult_ward);
+	if (rc == JPKI_OK)
+		rc = jpki_stmt_step(st, &row);
+	jpki_stmt_finalize(st);
+	*same = row;
+	if (rc != JPKI_OK || !row)
+		return rc;
+	st = NULL;
+	row = false;
+	rc = jpkii_reg_query(ctx->store, &st, "i",
+			     "SELECT serial FROM card WHERE resident = $1 AND state = "
+			     "'active'",
+			     res->id);
+	if (rc == JPKI_OK)
+		rc = jpki_stmt_step(st, &row);
+	if (rc == JPKI_OK)
+		*same = card_serial
+			    ? row && strcmp(jpki_stmt_text(st, 0), card_serial) == 0
+			    : !row;
+	jpki_stmt_finalize(st);
+	return rc;
+}
+
 static jpki_err intent_begin(const struct jpki_reg_ctx *ctx, const struct plan *p,
-			     int64_t resident, const char *card_path,
+			     const struct jpki_resident *res, const char *card_path,
 			     const char *card_serial, int64_t *id,
 			     struct jpki_reg_msg *m)
 {
 	struct jpki_stmt *st = NULL;
-	bool row = false;
+	bool row = false, same = false;
+	int64_t resident = res->id;
 	char *details = plan_json(p);
 	jpki_err rc = details ? JPKI_OK : JPKI_ERR_NOMEM;
-	if (rc == JPKI_OK && (rc = jpki_store_begin(ctx->store)) == JPKI_OK)
+	if (rc == JPKI_OK && (rc = jpki_store_begin(ctx->store)) == JPKI_OK &&
+	    (rc = still_as_read(ctx, res, card_serial, &same)) == JPKI_OK && !same) {
+		free(details);
+		jpki_store_rollback(ctx->store);
+		return jpkii_reg_fail(
+		    m, JPKI_ERR_REFUSED, "changed",
+		    "resident %" PRId64 " or the card changed while the "
+		    "operation was prepared: start again",
+		    "処理の準備中に住民 %" PRId64
+		    " またはカードの登録内容が変わりました。やり直してください",
+		    resident);
+	}
+	if (rc == JPKI_OK)
 		rc = jpkii_reg_query(
 		    ctx->store, &st, "tittti",
 		    "INSERT INTO intent (op, resident, card_path, "
@@ -297,6 +348,15 @@ static jpki_err write_certs(const struct jpki_reg_ctx *ctx, struct jpki_ca *ca,
 	static const char *const fp[2] = {"write.after-auth", "write.after-sign"};
 	struct jpki_errbuf eb = {{0}};
 	jpki_err rc = JPKI_OK;
+	size_t old_len = 0;
+	/* No new signing certificate (a ward, say): no old one stays on the
+	 * card either — the store has revoked it. */
+	if (!p->issued[1][0] &&
+	    jpki_card_ef(card, JPKI_APP_JPKI, JPKI_EF_SIGN_CERT, &old_len) &&
+	    old_len > 0 &&
+	    (rc =
+		 jpki_term_write_ef(t, JPKI_APP_JPKI, JPKI_EF_SIGN_CERT, NULL, 0, &eb)))
+		return jpkii_reg_eb_fail(m, rc, "card", &eb);
 	for (int i = 0; rc == JPKI_OK && i < 2; i++) {
 		if (!p->issued[i][0])
 			continue;
@@ -326,17 +386,6 @@ static jpki_err write_certs(const struct jpki_reg_ctx *ctx, struct jpki_ca *ca,
 	return rc;
 }
 
-static void subject_of(const struct jpki_resident *res, struct jpki_subject *s)
-{
-	*s = (struct jpki_subject){.name = res->name,
-				   .name_alt = res->name,
-				   .address = res->address,
-				   .address_alt = res->address,
-				   .sex = res->sex,
-				   .birth = res->birth};
-	snprintf(s->municipality, sizeof s->municipality, "%s", res->municipality);
-}
-
 /* The kind of a resident's certificate (auth when unknown). */
 static enum jpki_cert_kind holder_kind(struct jpki_store *s, const char *serial)
 {
@@ -363,13 +412,13 @@ static jpki_err store_issue(const struct jpki_reg_ctx *ctx, struct jpki_ca *ca,
 			    const size_t spki_len[2], struct jpki_reg_result *r,
 			    struct jpki_reg_msg *m)
 {
-	struct jpki_subject subj;
+	struct jpkii_subject_buf subj;
 	struct jpki_errbuf eb = {{0}};
 	jpki_day today = jpki_jst_day(ctx->now);
 	char object[48], details[512];
 	bool new_card = strcmp(p->op, "card_issue") == 0;
 	jpki_err rc;
-	subject_of(res, &subj);
+	jpkii_reg_subject(res, &subj);
 	if ((rc = jpki_store_begin(ctx->store)))
 		return jpkii_reg_store_fail(ctx, m, rc);
 	if (new_card &&
@@ -412,7 +461,7 @@ static jpki_err store_issue(const struct jpki_reg_ctx *ctx, struct jpki_ca *ca,
 					    "カードの公開鍵を読み取れません");
 			goto out;
 		}
-		rc = jpki_ca_issue(ca, kind, pem, pem_len, &subj, exp, ctx->now, &is,
+		rc = jpki_ca_issue(ca, kind, pem, pem_len, &subj.s, exp, ctx->now, &is,
 				   &eb);
 		free(pem);
 		if (rc != JPKI_OK) {
@@ -692,7 +741,7 @@ jpki_err jpki_reg_card_issue(const struct jpki_reg_ctx *ctx, int64_t resident,
 	jpki_card_issuer_key_free(issuer_key);
 	if ((rc = jpkii_reg_ca(ctx, &ca, m)))
 		goto out;
-	if ((rc = intent_begin(ctx, &p, resident, path, NULL, &intent, m)))
+	if ((rc = intent_begin(ctx, &p, &res, path, NULL, &intent, m)))
 		goto out;
 	r->intent = intent;
 	jpki_reg_failpoint("issue.after-intent");
@@ -1008,7 +1057,7 @@ jpki_err jpki_reg_renew(const struct jpki_reg_ctx *ctx, int64_t resident,
 	}
 	jpki_card_reset(card);
 	t.app = 0;
-	if ((rc = intent_begin(ctx, &p, resident, path, cur.serial, &intent, m)))
+	if ((rc = intent_begin(ctx, &p, &res, path, cur.serial, &intent, m)))
 		goto out;
 	r->intent = intent;
 	snprintf(r->card, sizeof r->card, "%s", cur.serial);
@@ -1205,7 +1254,7 @@ jpki_err jpki_reg_reset_pin(const struct jpki_reg_ctx *ctx, int64_t resident,
 	snprintf(r->card, sizeof r->card, "%s", cur.serial);
 	jpki_term_local(&t, card);
 	if ((rc = issuer_auth(ctx, card, &t, m)) ||
-	    (rc = intent_begin(ctx, &p, resident, path, cur.serial, &intent, m)))
+	    (rc = intent_begin(ctx, &p, &res, path, cur.serial, &intent, m)))
 		goto out;
 	r->intent = intent;
 	jpki_reg_failpoint("reset-pin.after-intent");
@@ -1647,30 +1696,37 @@ jpki_err jpki_reg_abandon(const struct jpki_reg_ctx *ctx, int64_t intent,
 		jpkii_reg_store_fail(ctx, m, rc);
 		goto out;
 	}
-	for (int i = 0; i < 2; i++) {
-		struct jpki_revoke_result rr;
-		if (!p.issued[i][0])
-			continue;
-		if ((rc = jpki_ca_revoke(ca, p.issued[i],
-					 JPKI_REASON_CESSATION_OF_OPERATION, ctx->now,
-					 ctx->now, &rr, &eb))) {
-			jpkii_reg_eb_fail(m, rc, "revoke", &eb);
+	/* The card is gone (DOMAIN §4: the card ends, both certificates end):
+	 * whatever it holds in the store is revoked and it is abolished. A
+	 * card issue's intent names the file only. */
+	char serial[33] = "";
+	if (in->serial[0]) {
+		snprintf(serial, sizeof serial, "%s", in->serial);
+	} else {
+		struct jpki_stmt *st = NULL;
+		bool row = false;
+		if ((rc =
+			 jpkii_reg_query(ctx->store, &st, "ti",
+					 "SELECT serial FROM card WHERE image = $1 AND "
+					 "resident = $2",
+					 in->path, in->resident)) == JPKI_OK &&
+		    (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row)
+			snprintf(serial, sizeof serial, "%s", jpki_stmt_text(st, 0));
+		jpki_stmt_finalize(st);
+		if (rc != JPKI_OK) {
+			jpkii_reg_store_fail(ctx, m, rc);
 			goto out;
 		}
-		if (!rr.already && r->n_revoked < 8) {
-			struct jpki_reg_revoked *v = &r->revoked[r->n_revoked++];
-			snprintf(v->serial, sizeof v->serial, "%s", rr.serial);
-			v->kind = i == 0 ? JPKI_CERT_AUTH : JPKI_CERT_SIGN;
-			v->reason = JPKI_REASON_CESSATION_OF_OPERATION;
-		}
 	}
-	/* A card registered by this intent never reached its holder. */
-	if (strcmp(in->op, "card_issue") == 0 &&
-	    (rc = jpkii_reg_sql(
-		 ctx->store, "dt",
-		 "UPDATE card SET state = 'abolished', state_on = $1 WHERE "
-		 "image = $2 AND state = 'active'",
-		 jpki_jst_day(ctx->now), in->path))) {
+	if (serial[0] && (rc = jpkii_reg_revoke_card_certs(
+			      ctx, ca, serial, JPKII_KIND_SIGN | JPKII_KIND_AUTH,
+			      JPKI_REASON_CESSATION_OF_OPERATION, r, m)))
+		goto out;
+	if (serial[0] &&
+	    (rc = jpkii_reg_sql(ctx->store, "dt",
+				"UPDATE card SET state = 'abolished', state_on = "
+				"$1 WHERE serial = $2 AND state = 'active'",
+				jpki_jst_day(ctx->now), serial))) {
 		jpkii_reg_store_fail(ctx, m, rc);
 		goto out;
 	}

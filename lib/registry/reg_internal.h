@@ -68,6 +68,15 @@ jpki_err jpkii_reg_revoke_card_certs(const struct jpki_reg_ctx *ctx, struct jpki
 jpki_err jpkii_reg_ca(const struct jpki_reg_ctx *ctx, struct jpki_ca **ca,
 		      struct jpki_reg_msg *m);
 
+/* The certificate subject of a resident (DOMAIN §8). The *_alt fields are
+ * the 代替文字の使用位置: one digit per character of the name or address,
+ * 0 where no substitute character is used (always, here). */
+struct jpkii_subject_buf {
+	struct jpki_subject s;
+	char name_alt[256], address_alt[256];
+};
+void jpkii_reg_subject(const struct jpki_resident *res, struct jpkii_subject_buf *b);
+
 #define JPKII_KIND_SIGN 1u
 #define JPKII_KIND_AUTH 2u
 

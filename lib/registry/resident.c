@@ -137,6 +137,29 @@ jpki_err jpkii_reg_event(const struct jpki_reg_ctx *ctx, int64_t resident,
 			     resident, kind, on, ctx->now, details_json);
 }
 
+static void zeros(const char *text, char *out, size_t cap)
+{
+	ssize_t n = text ? jpki_utf8_chars(text, strlen(text)) : 0;
+	size_t k = n > 0 ? (size_t)n : 0;
+	if (k >= cap)
+		k = cap - 1;
+	memset(out, '0', k);
+	out[k] = '\0';
+}
+
+void jpkii_reg_subject(const struct jpki_resident *res, struct jpkii_subject_buf *b)
+{
+	zeros(res->name, b->name_alt, sizeof b->name_alt);
+	zeros(res->address, b->address_alt, sizeof b->address_alt);
+	b->s = (struct jpki_subject){.name = res->name,
+				     .name_alt = b->name_alt,
+				     .address = res->address,
+				     .address_alt = b->address_alt,
+				     .sex = res->sex,
+				     .birth = res->birth};
+	snprintf(b->s.municipality, sizeof b->s.municipality, "%s", res->municipality);
+}
+
 const char *jpkii_reg_kind_name(enum jpki_cert_kind k)
 {
 	return k == JPKI_CERT_SIGN ? "sign" : "auth";

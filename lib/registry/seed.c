@@ -310,15 +310,10 @@ static jpki_err seed_cert(struct seeder *sd, struct person *p, int64_t id,
 			  const char *card, struct jpki_card *c, struct jpki_term *t,
 			  int kind, size_t key, struct jpki_reg_msg *m, char serial[66])
 {
-	struct jpki_subject subj = {.name = p->name,
-				    .name_alt = p->name,
-				    .address = p->address,
-				    .address_alt = p->address,
-				    .sex = p->r.sex,
-				    .birth = p->r.birth};
+	struct jpkii_subject_buf subj;
 	struct jpki_issued is = {0};
 	struct jpki_errbuf eb = {{0}};
-	snprintf(subj.municipality, sizeof subj.municipality, "%s", p->r.municipality);
+	jpkii_reg_subject(&p->r, &subj);
 	int64_t nb = (int64_t)p->cert_issued * 86400 + below(&sd->rng, 8 * 3600);
 	if (nb < sd->history) /* not before the issuing CA */
 		nb = sd->history;
@@ -327,7 +322,7 @@ static jpki_err seed_cert(struct seeder *sd, struct person *p, int64_t id,
 	jpki_day exp = kind == 0 ? p->auth_expires : p->sign_expires;
 	jpki_err rc = jpki_ca_issue_backdated(
 	    sd->ca, kind == 0 ? JPKI_PKI_AUTH : JPKI_PKI_SIGN, sd->pool_pem[key],
-	    sd->pool_pem_len[key], &subj, exp, nb, sd->ctx->now, &is, &eb);
+	    sd->pool_pem_len[key], &subj.s, exp, nb, sd->ctx->now, &is, &eb);
 	if (rc != JPKI_OK) {
 		jpki_issued_release(&is);
 		return jpkii_reg_eb_fail(m, rc, "issue", &eb);
