@@ -37,9 +37,6 @@
 #include "store_internal.h"
 #include "banned.h"
 
-/* The highest placeholder number: the same as SQLite's, so a statement that
- * runs on one backend runs on the other (PostgreSQL's own limit is 65535). */
-#define MAX_PARAMS 32766
 /* OIDs of the built-in types we decode (pg_type.dat). */
 #define BOOLOID	 16
 #define BYTEAOID 17
@@ -305,141 +302,6 @@ static const char *pg_migration_sql(const struct jpkii_migration *m)
 	return m->postgresql;
 }
 
-/* ---- placeholders ---- */
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_name_start(char c)
-{
-	unsigned char u = (unsigned char)c;
-	return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' ||
-	       u >= 0x80;
-}
-
-/* A character that continues a name in both SQLite and PostgreSQL. */
-static bool is_name_char(char c)
-{
-	return is_name_start(c) || is_digit(c) || c == '$';
-}
-
-/* Where a comment starting at p ends, or NULL when p starts none. */
-static const char *skip_comment(const char *p)
-{
-	const char *end = NULL;
-	if (p[0] == '-' && p[1] == '-') {
-		end = strchr(p, '\n');
-		return end != NULL ? end + 1 : p + strlen(p);
-	}
-	if (p[0] == '/' && p[1] == '*') {
-		end = strstr(p + 2, "*/");
-		return end != NULL ? end + 2 : p + strlen(p);
-	}
-	return NULL;
-}
-
-/* True when nothing but blanks, semicolons and comments is left. */
-static bool only_trailer(const char *p)
-{
-	while (*p != '\0') {
-		const char *after = skip_comment(p);
-		if (after != NULL)
-			p = after;
-		else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
-			 *p == ';')
-			p++;
-		else
-			return false;
-	}
-	return true;
-}
-
-static jpki_err refuse(struct jpki_store *s, const char *what)
-{
-	jpkii_store_seterr(s, "prepare: %s", what);
-	return JPKI_ERR_INTERNAL;
-}
-
-/* The placeholders of sql, with the rules sqlite.c applies, so that a
- * statement accepted here is accepted there: $1..$N, each number used,
- * N <= MAX_PARAMS, no SQLite-only forms (?, ?N, :name, @name, $name), one
- * statement. Literals, quoted names and comments are skipped. */
-static jpki_err scan(struct jpki_store *s, const char *sql, int *nparams)
-{
-	uint8_t used[MAX_PARAMS / 8 + 1];
-	int max = 0;
-	const char *p = sql;
-
-	memset(used, 0, sizeof used);
-	*nparams = 0;
-	if (only_trailer(sql))
-		return refuse(s, "no statement in the SQL");
-	while (*p != '\0') {
-		const char *after = skip_comment(p);
-		bool after_name = p > sql && is_name_char(p[-1]);
-		if (after != NULL) {
-			p = after;
-			continue;
-		}
-		if (*p == '\'' || *p == '"') {
-			const char *end = strchr(p + 1, *p);
-			if (end == NULL)
-				break; /* for the server to report */
-			p = end + 1;
-			continue;
-		}
-		if (*p == ';') {
-			if (!only_trailer(p))
-				return refuse(s, "one statement at a time");
-			break;
-		}
-		/* "::" is PostgreSQL's cast, not a ":name". */
-		if (*p == '?' ||
-		    (*p == ':' && is_name_start(p[1]) && (p == sql || p[-1] != ':')) ||
-		    (*p == '@' && is_name_start(p[1])) ||
-		    (*p == '$' && !after_name && (is_name_start(p[1]) || p[1] == '$')))
-			return refuse(s, "use $1..$N placeholders only");
-		if (*p != '$' || !is_digit(p[1]) || after_name) {
-			p++;
-			continue;
-		}
-		int n = 0;
-		const char *q = p + 1;
-		for (; is_digit(*q); q++) {
-			int d = *q - '0';
-			if (n > (MAX_PARAMS - d) / 10) {
-				jpkii_store_seterr(
-				    s, "prepare: placeholders stop at $%d", MAX_PARAMS);
-				return JPKI_ERR_INTERNAL;
-			}
-			n = n * 10 + d;
-		}
-		if (n == 0)
-			return refuse(s, "placeholders start at $1");
-		if (is_name_char(*q)) {
-			jpkii_store_seterr(s, "prepare: $%d runs into a name", n);
-			return JPKI_ERR_INTERNAL;
-		}
-		used[n / 8] |= (uint8_t)(1u << (n % 8));
-		if (n > max)
-			max = n;
-		p = q;
-	}
-	for (int n = 1; n <= max; n++) {
-		if (!(used[n / 8] & (1u << (n % 8)))) {
-			jpkii_store_seterr(s,
-					   "prepare: $%d is never used (placeholders "
-					   "are $1..$%d, each at least once)",
-					   n, max);
-			return JPKI_ERR_INTERNAL;
-		}
-	}
-	*nparams = max;
-	return JPKI_OK;
-}
-
 /* ---- statements ---- */
 
 enum run_state { FRESH, ROWS, DONE, FAILED };
@@ -521,8 +383,10 @@ static jpki_err server_check(struct jpki_store *s, const char *sql, int nparams)
 		return check_result(s, res);
 	int server = PQnparams(res);
 	PQclear(res);
-	if (server != nparams)
-		return refuse(s, "use $1..$N placeholders only");
+	if (server != nparams) {
+		jpkii_store_seterr(s, "prepare: use $1..$N placeholders only");
+		return JPKI_ERR_INTERNAL;
+	}
 	return JPKI_OK;
 }
 
@@ -533,7 +397,7 @@ static jpki_err pg_prepare(struct jpki_store *s, const char *sql, void **out)
 	int nparams = 0;
 
 	*out = NULL;
-	if ((rc = scan(s, sql, &nparams)) != JPKI_OK)
+	if ((rc = jpkii_scan_placeholders(s, sql, NULL, &nparams)) != JPKI_OK)
 		goto out;
 	if ((rc = server_check(s, sql, nparams)) != JPKI_OK)
 		goto out;

@@ -29,10 +29,7 @@
 #include "store_internal.h"
 #include "banned.h"
 
-#define BUSY_TIMEOUT_MS 5000
-/* The highest placeholder number: SQLite's default SQLITE_MAX_VARIABLE_NUMBER
- * since 3.32.0, and below PostgreSQL's limit of 65535. */
-#define MAX_PARAMS	 32766
+#define BUSY_TIMEOUT_MS	 5000
 #define PRAGMA_VALUE_MAX 32
 
 static jpki_err map_code(int code)
@@ -205,123 +202,6 @@ static const char *sq_migration_sql(const struct jpkii_migration *m)
 	return m->sqlite;
 }
 
-/* ---- placeholders ---- */
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* A character that continues a name in both SQLite and PostgreSQL. "a$1"
- * is a name there, not "a" and a placeholder. */
-static bool is_name_char(char c)
-{
-	unsigned char u = (unsigned char)c;
-	return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || is_digit(c) ||
-	       u == '_' || u == '$' || u >= 0x80;
-}
-
-/* Where a comment that starts at p ends (just past it), or NULL when p
- * starts no comment. An unterminated comment ends at the end of sql. */
-static const char *skip_comment(const char *p)
-{
-	const char *end;
-	if (p[0] == '-' && p[1] == '-') {
-		end = strchr(p, '\n');
-		return end != NULL ? end + 1 : p + strlen(p);
-	}
-	if (p[0] == '/' && p[1] == '*') {
-		end = strstr(p + 2, "*/");
-		return end != NULL ? end + 2 : p + strlen(p);
-	}
-	return NULL;
-}
-
-/* Rewrites sql, a private copy, in place: every $N outside literals,
- * quoted names and comments becomes ?N (the same length). N runs from 1 to
- * MAX_PARAMS, and every number up to the highest must be used: PostgreSQL
- * cannot type a parameter that never appears. A doubled quote inside a
- * literal ('it''s') closes it and opens the next, which comes to the same.
- * An unterminated literal is left for SQLite to report. */
-static jpki_err translate(struct jpki_store *s, char *sql, int *nparams)
-{
-	uint8_t used[MAX_PARAMS / 8 + 1];
-	int max = 0;
-	char *p = sql;
-
-	memset(used, 0, sizeof used);
-	*nparams = 0;
-	while (*p != '\0') {
-		const char *after = skip_comment(p);
-		if (after != NULL) {
-			p += after - p;
-			continue;
-		}
-		if (*p == '\'' || *p == '"') {
-			char *end = strchr(p + 1, *p);
-			if (end == NULL)
-				break;
-			p = end + 1;
-			continue;
-		}
-		if (*p != '$' || !is_digit(p[1]) || (p > sql && is_name_char(p[-1]))) {
-			p++;
-			continue;
-		}
-		int n = 0;
-		char *q = p + 1;
-		for (; is_digit(*q); q++) {
-			int d = *q - '0';
-			if (n > (MAX_PARAMS - d) / 10) {
-				jpkii_store_seterr(
-				    s, "prepare: placeholders stop at $%d", MAX_PARAMS);
-				return JPKI_ERR_INTERNAL;
-			}
-			n = n * 10 + d;
-		}
-		if (n == 0) {
-			jpkii_store_seterr(s, "prepare: placeholders start at $1");
-			return JPKI_ERR_INTERNAL;
-		}
-		if (is_name_char(*q)) {
-			jpkii_store_seterr(s, "prepare: $%d runs into a name", n);
-			return JPKI_ERR_INTERNAL;
-		}
-		*p = '?';
-		used[n / 8] |= (uint8_t)(1u << (n % 8));
-		if (n > max)
-			max = n;
-		p = q;
-	}
-	for (int n = 1; n <= max; n++) {
-		if (!(used[n / 8] & (1u << (n % 8)))) {
-			jpkii_store_seterr(s,
-					   "prepare: $%d is never used (placeholders "
-					   "are $1..$%d, each at least once)",
-					   n, max);
-			return JPKI_ERR_INTERNAL;
-		}
-	}
-	*nparams = max;
-	return JPKI_OK;
-}
-
-/* True when nothing but blanks, semicolons and comments is left. */
-static bool only_trailer(const char *p)
-{
-	while (*p != '\0') {
-		const char *after = skip_comment(p);
-		if (after != NULL)
-			p = after;
-		else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
-			 *p == ';')
-			p++;
-		else
-			return false;
-	}
-	return true;
-}
-
 static jpki_err sq_prepare(struct jpki_store *s, const char *sql, void **out)
 {
 	jpki_err rc;
@@ -336,7 +216,8 @@ static jpki_err sq_prepare(struct jpki_store *s, const char *sql, void **out)
 		rc = JPKI_ERR_NOMEM;
 		goto out;
 	}
-	if ((rc = translate(s, copy, &nparams)) != JPKI_OK)
+	/* $N becomes ?N in the copy: the same meaning in SQLite. */
+	if ((rc = jpkii_scan_placeholders(s, sql, copy, &nparams)) != JPKI_OK)
 		goto out;
 	int code = sqlite3_prepare_v2(s->db, copy, -1, &h, &tail);
 	if (code != SQLITE_OK) {
@@ -348,7 +229,7 @@ static jpki_err sq_prepare(struct jpki_store *s, const char *sql, void **out)
 		jpkii_store_seterr(s, "prepare: no statement in the SQL");
 		goto out;
 	}
-	if (tail != NULL && !only_trailer(tail)) {
+	if (tail != NULL && !jpkii_sql_only_trailer(tail)) {
 		jpkii_store_seterr(s, "prepare: one statement at a time");
 		goto out;
 	}

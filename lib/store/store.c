@@ -90,6 +90,145 @@ static jpki_err parse_url(const char *url, const struct jpkii_store_ops **ops,
 	return JPKI_OK;
 }
 
+/* ---- placeholders (shared by the backends) ---- */
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_name_start(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' ||
+	       u >= 0x80;
+}
+
+/* A character that continues a name in both SQLite and PostgreSQL. */
+static bool is_name_char(char c)
+{
+	return is_name_start(c) || is_digit(c) || c == '$';
+}
+
+/* Where a comment starting at p ends, or NULL when p starts none. */
+static const char *skip_comment(const char *p)
+{
+	const char *end = NULL;
+	if (p[0] == '-' && p[1] == '-') {
+		end = strchr(p, '\n');
+		return end != NULL ? end + 1 : p + strlen(p);
+	}
+	if (p[0] == '/' && p[1] == '*') {
+		end = strstr(p + 2, "*/");
+		return end != NULL ? end + 2 : p + strlen(p);
+	}
+	return NULL;
+}
+
+/* True when nothing but blanks, semicolons and comments is left. */
+bool jpkii_sql_only_trailer(const char *p)
+{
+	while (*p != '\0') {
+		const char *after = skip_comment(p);
+		if (after != NULL)
+			p = after;
+		else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+			 *p == ';')
+			p++;
+		else
+			return false;
+	}
+	return true;
+}
+
+static jpki_err refuse(struct jpki_store *s, const char *what)
+{
+	jpkii_store_seterr(s, "prepare: %s", what);
+	return JPKI_ERR_INTERNAL;
+}
+
+/* One set of rules for every backend (store_internal.h), so a statement
+ * accepted by one is accepted by the other. A doubled quote inside a
+ * literal ('it''s') closes it and opens the next, which comes to the same;
+ * an unterminated literal is left for the database to report. */
+jpki_err jpkii_scan_placeholders(struct jpki_store *s, const char *sql, char *sqlite,
+				 int *nparams)
+{
+	uint8_t used[JPKII_MAX_PARAMS / 8 + 1];
+	int max = 0;
+	const char *p = sql;
+
+	memset(used, 0, sizeof used);
+	*nparams = 0;
+	if (jpkii_sql_only_trailer(sql))
+		return refuse(s, "no statement in the SQL");
+	while (*p != '\0') {
+		const char *after = skip_comment(p);
+		bool after_name = p > sql && is_name_char(p[-1]);
+		if (after != NULL) {
+			p = after;
+			continue;
+		}
+		if (*p == '\'' || *p == '"') {
+			const char *end = strchr(p + 1, *p);
+			if (end == NULL)
+				break; /* for the server to report */
+			p = end + 1;
+			continue;
+		}
+		if (*p == ';') {
+			if (!jpkii_sql_only_trailer(p))
+				return refuse(s, "one statement at a time");
+			break;
+		}
+		/* "::" is PostgreSQL's cast, not a ":name". */
+		if (*p == '?' ||
+		    (*p == ':' && is_name_start(p[1]) && (p == sql || p[-1] != ':')) ||
+		    (*p == '@' && is_name_start(p[1])) ||
+		    (*p == '$' && !after_name && (is_name_start(p[1]) || p[1] == '$')))
+			return refuse(s, "use $1..$N placeholders only");
+		if (*p != '$' || !is_digit(p[1]) || after_name) {
+			p++;
+			continue;
+		}
+		int n = 0;
+		const char *q = p + 1;
+		for (; is_digit(*q); q++) {
+			int d = *q - '0';
+			if (n > (JPKII_MAX_PARAMS - d) / 10) {
+				jpkii_store_seterr(s,
+						   "prepare: placeholders stop at $%d",
+						   JPKII_MAX_PARAMS);
+				return JPKI_ERR_INTERNAL;
+			}
+			n = n * 10 + d;
+		}
+		if (n == 0)
+			return refuse(s, "placeholders start at $1");
+		if (is_name_char(*q)) {
+			jpkii_store_seterr(s, "prepare: $%d runs into a name", n);
+			return JPKI_ERR_INTERNAL;
+		}
+		if (sqlite != NULL)
+			sqlite[p - sql] = '?'; /* ?N: the same length */
+		used[n / 8] |= (uint8_t)(1u << (n % 8));
+		if (n > max)
+			max = n;
+		p = q;
+	}
+	for (int n = 1; n <= max; n++) {
+		if (!(used[n / 8] & (1u << (n % 8)))) {
+			jpkii_store_seterr(s,
+					   "prepare: $%d is never used (placeholders "
+					   "are $1..$%d, each at least once)",
+					   n, max);
+			return JPKI_ERR_INTERNAL;
+		}
+	}
+	*nparams = max;
+	return JPKI_OK;
+}
+
 /* ---- migrations ---- */
 
 /* The table itself is portable SQL, so it is not a migration: it has to

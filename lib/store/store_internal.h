@@ -89,6 +89,23 @@ struct jpki_stmt {
 };
 
 extern const struct jpkii_store_ops jpkii_sqlite_ops;
+
+/* The highest placeholder number: SQLite's default
+ * SQLITE_MAX_VARIABLE_NUMBER since 3.32.0, and below PostgreSQL's 65535, so
+ * a statement that runs on one backend runs on the other. */
+#define JPKII_MAX_PARAMS 32766
+
+/* Checks the placeholders of sql by one set of rules for every backend:
+ * $1..$N, each number up to the highest used, N <= JPKII_MAX_PARAMS, none
+ * of the backend-only forms (?, ?N, :name, @name, $name), one statement.
+ * Literals, quoted names and comments are skipped. When sqlite is
+ * non-NULL (a copy of sql), each $N in it becomes ?N, which means the
+ * same in SQLite. JPKI_ERR_INTERNAL with the store's error text set. */
+jpki_err jpkii_scan_placeholders(struct jpki_store *s, const char *sql, char *sqlite,
+				 int *nparams);
+
+/* True when nothing but blanks, semicolons and comments is left. */
+bool jpkii_sql_only_trailer(const char *p);
 extern const struct jpkii_store_ops jpkii_pg_ops;
 
 /* Sets the store's last-error text (cut to fit). */
