@@ -166,3 +166,25 @@ int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 				    opts[i].name);
 	return -1;
 }
+
+int cli_dispatch(const char *group, const char *usage, bool secret_args,
+		 const struct cli_sub *subs, size_t n, int argc, char **argv)
+{
+	bool json = false;
+	struct cmd_ctx c = {
+	    .name = group, .usage = usage, .json = &json, .secret_args = secret_args};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], subs[i].name) == 0) {
+			char name[48];
+			snprintf(name, sizeof name, "%s %s", group, subs[i].name);
+			c.name = name;
+			return subs[i].fn(&c, argc - 1, argv + 1);
+		}
+	}
+	return fail(&c, EXIT_USAGE, "unknown command '%.20s' (see jpki %s --help)",
+		    argv[1], group);
+}

@@ -49,6 +49,17 @@ struct cmd_ctx {
 int args_parse(const struct cmd_ctx *c, int argc, char **argv, struct opt *opts,
 	       size_t nopts, const char **pos, size_t maxpos, size_t *npos);
 
+/* A command with subcommands (jpki card, resident, cert, demo): runs the
+ * one argv[1] names, as "GROUP SUB", with a --json flag and secret_args as
+ * given. No subcommand prints the usage on stderr (exit 2); --help on
+ * stdout. */
+struct cli_sub {
+	const char *name;
+	int (*fn)(const struct cmd_ctx *, int, char **);
+};
+int cli_dispatch(const char *group, const char *usage, bool secret_args,
+		 const struct cli_sub *subs, size_t n, int argc, char **argv);
+
 /* "jpki NAME: message" on stderr; returns code. When the command runs with
  * --json and a rule refused (EXIT_REFUSED), stdout also gets one document
  * {"error":"refused","message":"..."} so a machine reader always gets JSON. */

@@ -883,38 +883,15 @@ static int card_serve(const struct cmd_ctx *c, int argc, char **argv)
 
 int cmd_card(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(const struct cmd_ctx *, int, char **);
-	} subs[] = {
-	    {"issue", cli_card_issue},
-	    {"return", cli_card_return},
-	    {"lost", cli_card_lost},
-	    {"new", card_new},
-	    {"keygen", card_keygen},
-	    {"write-cert", card_write_cert},
-	    {"status", card_status},
-	    {"verify-pin", card_verify_pin},
-	    {"sign", card_sign},
-	    {"reset-pin", card_reset_pin},
+	static const struct cli_sub subs[] = {
+	    {"issue", cli_card_issue}, {"return", cli_card_return},
+	    {"lost", cli_card_lost},   {"new", card_new},
+	    {"keygen", card_keygen},   {"write-cert", card_write_cert},
+	    {"status", card_status},   {"verify-pin", card_verify_pin},
+	    {"sign", card_sign},       {"reset-pin", card_reset_pin},
 	    {"serve", card_serve},
 	};
-	bool json = false;
 	/* secret_args: a stray argument may be a PIN typed where it must not be. */
-	struct cmd_ctx c = {
-	    .name = "card", .usage = card_usage, .json = &json, .secret_args = true};
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(card_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
-		if (strcmp(argv[1], subs[i].name) == 0) {
-			char name[32];
-			snprintf(name, sizeof name, "card %s", subs[i].name);
-			c.name = name;
-			return subs[i].fn(&c, argc - 1, argv + 1);
-		}
-	}
-	return fail(&c, EXIT_USAGE, "unknown command '%.20s' (see jpki card --help)",
-		    argv[1]);
+	return cli_dispatch("card", card_usage, true, subs,
+			    sizeof subs / sizeof subs[0], argc, argv);
 }

@@ -123,15 +123,6 @@ out:
 
 int cmd_demo(int argc, char **argv)
 {
-	bool json = false;
-	struct cmd_ctx c = {.name = "demo", .usage = demo_usage, .json = &json};
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(demo_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (strcmp(argv[1], "seed") != 0)
-		return fail(&c, EXIT_USAGE,
-			    "unknown command '%.20s' (see jpki demo --help)", argv[1]);
-	c.name = "demo seed";
-	return demo_seed(&c, argc - 1, argv + 1);
+	static const struct cli_sub subs[] = {{"seed", demo_seed}};
+	return cli_dispatch("demo", demo_usage, false, subs, 1, argc, argv);
 }

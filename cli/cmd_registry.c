@@ -481,43 +481,16 @@ static int resident_remove(const struct cmd_ctx *c, int argc, char **argv)
 	return resident_event(c, argc, argv, EV_REMOVE);
 }
 
-struct sub {
-	const char *name;
-	int (*fn)(const struct cmd_ctx *, int, char **);
-};
-
-static int dispatch(const char *group, const char *usage, bool secret,
-		    const struct sub *subs, size_t n, int argc, char **argv)
-{
-	bool json = false;
-	struct cmd_ctx c = {
-	    .name = group, .usage = usage, .json = &json, .secret_args = secret};
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(argv[1], subs[i].name) == 0) {
-			char name[48];
-			snprintf(name, sizeof name, "%s %s", group, subs[i].name);
-			c.name = name;
-			return subs[i].fn(&c, argc - 1, argv + 1);
-		}
-	}
-	return fail(&c, EXIT_USAGE, "unknown command '%.20s' (see jpki %s --help)",
-		    argv[1], group);
-}
-
 int cmd_resident(int argc, char **argv)
 {
-	static const struct sub subs[] = {
+	static const struct cli_sub subs[] = {
 	    {"add", resident_add},	   {"show", resident_show},
 	    {"list", resident_list},	   {"move", resident_move},
 	    {"rename", resident_rename},   {"correct", resident_correct},
 	    {"decease", resident_decease}, {"remove", resident_remove},
 	};
-	return dispatch("resident", resident_usage, false, subs,
-			sizeof subs / sizeof subs[0], argc, argv);
+	return cli_dispatch("resident", resident_usage, false, subs,
+			    sizeof subs / sizeof subs[0], argc, argv);
 }
 
 /* ---- card issue, return, lost (called from cmd_card) ---- */
@@ -848,13 +821,13 @@ out:
 
 int cmd_cert(int argc, char **argv)
 {
-	static const struct sub subs[] = {
+	static const struct cli_sub subs[] = {
 	    {"renew", cert_renew},
 	    {"revoke", cert_revoke},
 	    {"list", cert_list},
 	};
-	return dispatch("cert", cert_usage, true, subs, sizeof subs / sizeof subs[0],
-			argc, argv);
+	return cli_dispatch("cert", cert_usage, true, subs,
+			    sizeof subs / sizeof subs[0], argc, argv);
 }
 
 /* ---- reconcile ---- */
