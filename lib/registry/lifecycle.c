@@ -545,18 +545,14 @@ static jpki_err check_pins(const struct jpki_reg_pins *pins, bool need_sign,
 }
 
 /* Loads the card issuer's key for a card (the passphrase is checked here,
- * before anything changes) and authenticates to the card. */
-static jpki_err issuer_auth(const struct jpki_reg_ctx *ctx, struct jpki_card *card,
-			    struct jpki_term *t, struct jpki_reg_msg *m)
+ * before anything changes); free with jpki_card_issuer_key_free. */
+static jpki_err issuer_key(const struct jpki_reg_ctx *ctx, struct jpki_card *card,
+			   void **key, struct jpki_reg_msg *m)
 {
 	struct jpki_errbuf eb = {{0}};
-	void *key = NULL;
 	char muni[7];
 	jpki_err rc = jpki_card_issuer_key(ctx->store, ctx->keys_dir, ctx->passphrase,
-					   jpki_card_issuer_pub(card), &key, muni, &eb);
-	if (rc == JPKI_OK)
-		rc = jpki_term_issuer_auth(t, key, &eb);
-	jpki_card_issuer_key_free(key);
+					   jpki_card_issuer_pub(card), key, muni, &eb);
 	if (rc == JPKI_ERR_NOTFOUND)
 		return jpkii_reg_fail(
 		    m, JPKI_ERR_REFUSED, "foreign_card",
@@ -566,6 +562,26 @@ static jpki_err issuer_auth(const struct jpki_reg_ctx *ctx, struct jpki_card *ca
 		return jpkii_reg_fail(m, rc, "passphrase", "%s",
 				      "鍵のパスフレーズが違います (%s)", eb.msg);
 	return rc == JPKI_OK ? rc : jpkii_reg_eb_fail(m, rc, "card", &eb);
+}
+
+/* Issuer authentication to the card with a loaded key. */
+static jpki_err term_auth(struct jpki_term *t, void *key, struct jpki_reg_msg *m)
+{
+	struct jpki_errbuf eb = {{0}};
+	jpki_err rc = jpki_term_issuer_auth(t, key, &eb);
+	return rc == JPKI_OK ? rc : jpkii_reg_eb_fail(m, rc, "card", &eb);
+}
+
+/* Loads the key and authenticates, for a single issuer operation. */
+static jpki_err issuer_auth(const struct jpki_reg_ctx *ctx, struct jpki_card *card,
+			    struct jpki_term *t, struct jpki_reg_msg *m)
+{
+	void *key = NULL;
+	jpki_err rc = issuer_key(ctx, card, &key, m);
+	if (rc == JPKI_OK)
+		rc = term_auth(t, key, m);
+	jpki_card_issuer_key_free(key);
+	return rc;
 }
 
 static jpki_err open_card(const char *path, struct jpki_card **card,
@@ -588,6 +604,10 @@ static jpki_err open_card(const char *path, struct jpki_card **card,
 static jpki_err abs_path(const char *path, char out[PATH_MAX], struct jpki_reg_msg *m)
 {
 	char dir[PATH_MAX], real[PATH_MAX];
+	if (path == NULL)
+		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
+				      "no card file given",
+				      "カードのファイルが指定されていません");
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	if (slash == NULL)
@@ -688,12 +708,8 @@ jpki_err jpki_reg_card_issue(const struct jpki_reg_ctx *ctx, int64_t resident,
 	uint8_t pub[32];
 	jpki_err rc;
 	memset(r, 0, sizeof *r);
-	if (o->card_path == NULL || (rc = abs_path(o->card_path, path, m)))
-		return o->card_path
-			   ? rc
-			   : jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
-					    "no card file given",
-					    "カードのファイルが指定されていません");
+	if ((rc = abs_path(o->card_path, path, m)))
+		return rc;
 	if (access(path, F_OK) == 0)
 		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "card_file_exists",
 				      "%s already exists", "%s は既に存在します",
@@ -738,7 +754,6 @@ jpki_err jpki_reg_card_issue(const struct jpki_reg_ctx *ctx, int64_t resident,
 			       "%s", "カード発行者鍵を使えません (%s)", eb.msg);
 		goto out;
 	}
-	jpki_card_issuer_key_free(issuer_key);
 	if ((rc = jpkii_reg_ca(ctx, &ca, m)))
 		goto out;
 	if ((rc = intent_begin(ctx, &p, &res, path, NULL, &intent, m)))
@@ -768,7 +783,7 @@ jpki_err jpki_reg_card_issue(const struct jpki_reg_ctx *ctx, int64_t resident,
 	set_result_card(r, card);
 	jpki_reg_failpoint("issue.after-create");
 	jpki_term_local(&t, card);
-	if ((rc = issuer_auth(ctx, card, &t, m)) ||
+	if ((rc = term_auth(&t, issuer_key, m)) ||
 	    (rc = new_keys(&t, &p, spki, spki_len, m)))
 		goto out_rollback;
 	jpki_reg_failpoint("issue.after-keygen");
@@ -794,6 +809,7 @@ out_rollback:
 	if (intent)
 		(void)intent_set(ctx, intent, "rolled_back", NULL);
 out:
+	jpki_card_issuer_key_free(issuer_key);
 	jpki_card_close(card);
 	jpki_ca_close(ca);
 	free(spki[0]);
@@ -951,6 +967,7 @@ jpki_err jpki_reg_renew(const struct jpki_reg_ctx *ctx, int64_t resident,
 	struct jpki_card_info info;
 	struct jpki_ca *ca = NULL;
 	struct jpki_term t;
+	void *key = NULL;
 	struct jpki_errbuf eb = {{0}};
 	struct plan p = {.op = "renew"};
 	uint8_t *spki[2] = {NULL, NULL};
@@ -961,12 +978,8 @@ jpki_err jpki_reg_renew(const struct jpki_reg_ctx *ctx, int64_t resident,
 	jpki_day today = jpki_jst_day(ctx->now);
 	jpki_err rc;
 	memset(r, 0, sizeof *r);
-	if (o->card_path == NULL || (rc = abs_path(o->card_path, path, m)))
-		return o->card_path
-			   ? rc
-			   : jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
-					    "no card file given",
-					    "カードのファイルが指定されていません");
+	if ((rc = abs_path(o->card_path, path, m)))
+		return rc;
 	if ((rc = check_pins(o->pins, false, m)) ||
 	    (rc = jpkii_reg_resident_for_op(ctx, resident, false, &res, m)))
 		return rc;
@@ -1047,7 +1060,7 @@ jpki_err jpki_reg_renew(const struct jpki_reg_ctx *ctx, int64_t resident,
 		goto out;
 	/* The issuer key (and so the passphrase) before anything changes. */
 	jpki_term_local(&t, card);
-	if ((rc = issuer_auth(ctx, card, &t, m)))
+	if ((rc = issuer_key(ctx, card, &key, m)))
 		goto out;
 	if ((rc = key_hash(&t, JPKI_KEY_AUTH, p.key_hash[0])) ||
 	    (rc = key_hash(&t, JPKI_KEY_SIGN, p.key_hash[1]))) {
@@ -1055,8 +1068,6 @@ jpki_err jpki_reg_renew(const struct jpki_reg_ctx *ctx, int64_t resident,
 			       "カードの公開鍵を読み取れません");
 		goto out;
 	}
-	jpki_card_reset(card);
-	t.app = 0;
 	if ((rc = intent_begin(ctx, &p, &res, path, cur.serial, &intent, m)))
 		goto out;
 	r->intent = intent;
@@ -1068,7 +1079,7 @@ jpki_err jpki_reg_renew(const struct jpki_reg_ctx *ctx, int64_t resident,
 	     (rc = verify_pin(&t, JPKI_PIN_SIGN, o->pins->pin[JPKI_PIN_SIGN], m))))
 		goto out_rollback;
 	jpki_reg_failpoint("renew.after-verify");
-	if ((rc = issuer_auth(ctx, card, &t, m)))
+	if ((rc = term_auth(&t, key, m)))
 		goto out_rollback;
 	if ((rc = jpki_term_keygen(&t, JPKI_KEY_AUTH, &spki[0], &spki_len[0], &eb))) {
 		jpkii_reg_eb_fail(m, rc, "card", &eb);
@@ -1106,6 +1117,7 @@ out_rollback:
 	/* Only PINs were tried: the card's keys and the store are unchanged. */
 	(void)intent_set(ctx, intent, "rolled_back", NULL);
 out:
+	jpki_card_issuer_key_free(key);
 	jpki_card_close(card);
 	jpki_ca_close(ca);
 	free(spki[0]);
@@ -1229,12 +1241,8 @@ jpki_err jpki_reg_reset_pin(const struct jpki_reg_ctx *ctx, int64_t resident,
 		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
 				      "unknown PIN kind",
 				      "暗証番号の種類が正しくありません");
-	if (card_path == NULL || (rc = abs_path(card_path, path, m)))
-		return card_path
-			   ? rc
-			   : jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
-					    "no card file given",
-					    "カードのファイルが指定されていません");
+	if ((rc = abs_path(card_path, path, m)))
+		return rc;
 	if ((rc = jpkii_reg_resident_for_op(ctx, resident, false, &res, m)))
 		return rc;
 	if ((rc = jpkii_reg_active_card(ctx, resident, &cur, m))) {
@@ -1310,14 +1318,9 @@ static jpki_err open_intents(const struct jpki_reg_ctx *ctx, struct open_intent 
 				      "card_serial, details FROM intent WHERE state IN "
 				      "('started', 'issued') ORDER BY id");
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct open_intent *p = realloc(*out, cap * sizeof *p);
-			if (p == NULL) {
-				rc = JPKI_ERR_NOMEM;
-				break;
-			}
-			*out = p;
+		if (!jpkii_reg_grow(out, &cap, *n, sizeof **out)) {
+			rc = JPKI_ERR_NOMEM;
+			break;
 		}
 		struct open_intent *i = &(*out)[(*n)++];
 		memset(i, 0, sizeof *i);
@@ -1519,8 +1522,10 @@ static jpki_err expire_cards(const struct jpki_reg_ctx *ctx, struct jpki_ca *ca,
 {
 	struct jpki_stmt *st = NULL;
 	bool row = false;
-	char(*serials)[33] = NULL;
-	int64_t *residents = NULL;
+	struct {
+		char serial[33];
+		int64_t resident;
+	} *ended = NULL;
 	size_t n = 0, cap = 0;
 	jpki_day today = jpki_jst_day(ctx->now);
 	jpki_err rc = jpkii_reg_query(ctx->store, &st, "d",
@@ -1528,21 +1533,13 @@ static jpki_err expire_cards(const struct jpki_reg_ctx *ctx, struct jpki_ca *ca,
 				      "'active' AND expires < $1",
 				      today);
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			void *a = realloc(serials, cap * sizeof *serials);
-			if (a)
-				serials = a;
-			void *b = realloc(residents, cap * sizeof *residents);
-			if (b)
-				residents = b;
-			if (!a || !b) {
-				rc = JPKI_ERR_NOMEM;
-				break;
-			}
+		if (!jpkii_reg_grow(&ended, &cap, n, sizeof *ended)) {
+			rc = JPKI_ERR_NOMEM;
+			break;
 		}
-		snprintf(serials[n], 33, "%s", jpki_stmt_text(st, 0));
-		residents[n++] = jpki_stmt_int64(st, 1);
+		snprintf(ended[n].serial, sizeof ended[n].serial, "%s",
+			 jpki_stmt_text(st, 0));
+		ended[n++].resident = jpki_stmt_int64(st, 1);
 	}
 	jpki_stmt_finalize(st);
 	for (size_t i = 0; rc == JPKI_OK && i < n; i++) {
@@ -1550,19 +1547,19 @@ static jpki_err expire_cards(const struct jpki_reg_ctx *ctx, struct jpki_ca *ca,
 		if ((rc = jpki_store_begin(ctx->store)))
 			break;
 		rc = jpkii_reg_revoke_card_certs(
-		    ctx, ca, serials[i], JPKII_KIND_SIGN | JPKII_KIND_AUTH,
+		    ctx, ca, ended[i].serial, JPKII_KIND_SIGN | JPKII_KIND_AUTH,
 		    JPKI_REASON_CESSATION_OF_OPERATION, NULL, m);
-		snprintf(details, sizeof details, "{\"card\":\"%s\"}", serials[i]);
-		snprintf(object, sizeof object, "card:%s", serials[i]);
+		snprintf(details, sizeof details, "{\"card\":\"%s\"}", ended[i].serial);
+		snprintf(object, sizeof object, "card:%s", ended[i].serial);
 		if (rc == JPKI_OK)
 			rc = jpkii_reg_sql(
 			    ctx->store, "dt",
 			    "UPDATE card SET state = 'expired', state_on = $1 "
 			    "WHERE serial = $2",
-			    today, serials[i]);
+			    today, ended[i].serial);
 		if (rc == JPKI_OK)
-			rc = jpkii_reg_event(ctx, residents[i], "card_expired", today,
-					     details);
+			rc = jpkii_reg_event(ctx, ended[i].resident, "card_expired",
+					     today, details);
 		if (rc == JPKI_OK)
 			rc = jpkii_reg_audit(ctx, "card.expire", object, details, m);
 		if (rc == JPKI_OK)
@@ -1571,8 +1568,7 @@ static jpki_err expire_cards(const struct jpki_reg_ctx *ctx, struct jpki_ca *ca,
 		if (rc == JPKI_OK)
 			(*count)++;
 	}
-	free(serials);
-	free(residents);
+	free(ended);
 	return rc == JPKI_OK ? rc : jpkii_reg_store_fail(ctx, m, rc);
 }
 

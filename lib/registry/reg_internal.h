@@ -30,6 +30,11 @@ jpki_err jpkii_reg_sql(struct jpki_store *s, const char *types, const char *sql,
 jpki_err jpkii_reg_query(struct jpki_store *s, struct jpki_stmt **st, const char *types,
 			 const char *sql, ...);
 
+/* Makes room for element n of a growing array: arrp points to the array
+ * pointer, *cap is its capacity in elements of elem bytes. False when out
+ * of memory (the array is left as it was). */
+bool jpkii_reg_grow(void *arrp, size_t *cap, size_t n, size_t elem);
+
 /* A date column: JPKI_DAY_NONE for NULL or unparseable. */
 jpki_day jpkii_reg_col_day(struct jpki_stmt *st, int col);
 

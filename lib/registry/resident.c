@@ -108,6 +108,20 @@ jpki_err jpkii_reg_query(struct jpki_store *s, struct jpki_stmt **st, const char
 	return rc;
 }
 
+bool jpkii_reg_grow(void *arrp, size_t *cap, size_t n, size_t elem)
+{
+	void *old, *p;
+	if (n < *cap)
+		return true;
+	size_t nc = *cap ? *cap * 2 : 8;
+	memcpy(&old, arrp, sizeof old);
+	if ((p = realloc(old, nc * elem)) == NULL)
+		return false;
+	memcpy(arrp, &p, sizeof p);
+	*cap = nc;
+	return true;
+}
+
 jpki_day jpkii_reg_col_day(struct jpki_stmt *st, int col)
 {
 	jpki_day d;
@@ -516,15 +530,9 @@ static jpki_err id_list(const struct jpki_reg_ctx *ctx, struct jpki_stmt *st,
 	*ids = NULL;
 	*n = 0;
 	while ((rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			int64_t *p = realloc(*ids, nc * sizeof *p);
-			if (p == NULL) {
-				rc = JPKI_ERR_NOMEM;
-				break;
-			}
-			*ids = p;
-			cap = nc;
+		if (!jpkii_reg_grow(ids, &cap, *n, sizeof **ids)) {
+			rc = JPKI_ERR_NOMEM;
+			break;
 		}
 		(*ids)[(*n)++] = jpki_stmt_int64(st, 0);
 	}
@@ -612,14 +620,9 @@ jpki_err jpki_reg_cards(const struct jpki_reg_ctx *ctx, int64_t resident,
 			    "issued DESC, serial",
 			    resident);
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 4;
-			struct jpki_reg_card *p = realloc(*out, cap * sizeof *p);
-			if (p == NULL) {
-				rc = JPKI_ERR_NOMEM;
-				break;
-			}
-			*out = p;
+		if (!jpkii_reg_grow(out, &cap, *n, sizeof **out)) {
+			rc = JPKI_ERR_NOMEM;
+			break;
 		}
 		card_from_row(st, &(*out)[(*n)++]);
 	}
@@ -751,14 +754,9 @@ jpki_err jpki_reg_certs(const struct jpki_reg_ctx *ctx, int64_t resident,
 						  "c.not_before DESC, h.kind DESC",
 				      resident);
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 4;
-			struct jpki_reg_cert *p = realloc(*out, cap * sizeof *p);
-			if (p == NULL) {
-				rc = JPKI_ERR_NOMEM;
-				break;
-			}
-			*out = p;
+		if (!jpkii_reg_grow(out, &cap, *n, sizeof **out)) {
+			rc = JPKI_ERR_NOMEM;
+			break;
 		}
 		cert_from_row(ctx, st, &(*out)[(*n)++]);
 	}
