@@ -95,6 +95,26 @@ jpki_err jpki_reg_expiring(const struct jpki_reg_ctx *ctx, int year, int month,
 jpki_err jpki_reg_residents(const struct jpki_reg_ctx *ctx, int64_t **ids, size_t *n,
 			    struct jpki_reg_msg *m);
 
+/* Residents matching q, for the counter's search box: an id (digits), a
+ * birth date (YYYY-MM-DD), or part of the name or the kana (spaces,
+ * ASCII or full-width, ignored), at least 2 characters. At most limit
+ * ids, by kana then id; *truncated when there were more. JPKI_ERR_INVALID
+ * for a query too short or too long (64 bytes). */
+jpki_err jpki_reg_search(const struct jpki_reg_ctx *ctx, const char *q, size_t limit,
+			 int64_t **ids, size_t *n, bool *truncated,
+			 struct jpki_reg_msg *m);
+
+/* Good certificates (by kind) and active cards expiring in each of
+ * `months` months from (year, month): what counter capacity is planned
+ * with. out[i] is month i. */
+struct jpki_expiry_count {
+	int year, month;
+	size_t sign, auth, cards;
+};
+jpki_err jpki_reg_expiry_counts(const struct jpki_reg_ctx *ctx, int year, int month,
+				int months, struct jpki_expiry_count *out,
+				struct jpki_reg_msg *m);
+
 /* ---- cards and certificates as stored ---- */
 
 enum jpki_card_state {

@@ -980,8 +980,13 @@ jpki_err jpki_reg_renew(const struct jpki_reg_ctx *ctx, int64_t resident,
 	memset(r, 0, sizeof *r);
 	if ((rc = abs_path(o->card_path, path, m)))
 		return rc;
-	if ((rc = check_pins(o->pins, false, m)) ||
-	    (rc = jpkii_reg_resident_for_op(ctx, resident, false, &res, m)))
+	/* A renewal verifies the auth PIN (and the signing one when the card
+	 * has it): the juki and text PINs play no part. */
+	if (o->pins == NULL || !o->pins->has[JPKI_PIN_AUTH])
+		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
+				      "the auth PIN is missing",
+				      "利用者証明用電子証明書の暗証番号がありません");
+	if ((rc = jpkii_reg_resident_for_op(ctx, resident, false, &res, m)))
 		return rc;
 	if ((rc = jpkii_reg_active_card(ctx, resident, &cur, m))) {
 		rc = rc == JPKI_ERR_NOTFOUND ? JPKI_ERR_REFUSED : rc;

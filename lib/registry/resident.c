@@ -589,6 +589,148 @@ jpki_err jpki_reg_residents(const struct jpki_reg_ctx *ctx, int64_t **ids, size_
 	return id_list(ctx, st, ids, n, m);
 }
 
+/* Copies q without spaces (ASCII and U+3000) into out, with LIKE's
+ * wildcards escaped by backslash. False when it does not fit. */
+static bool like_pattern(const char *q, char *out, size_t cap, size_t *chars)
+{
+	size_t k = 0;
+	*chars = 0;
+	if (cap < 3)
+		return false;
+	out[k++] = '%';
+	for (const char *p = q; *p;) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if ((unsigned char)p[0] == 0xe3 && (unsigned char)p[1] == 0x80 &&
+		    (unsigned char)p[2] == 0x80) {
+			p += 3;
+			continue;
+		}
+		if (k + 3 >= cap)
+			return false;
+		if (*p == '%' || *p == '_' || *p == '\\')
+			out[k++] = '\\';
+		if (((unsigned char)*p & 0xc0) != 0x80)
+			(*chars)++;
+		out[k++] = *p++;
+	}
+	out[k++] = '%';
+	out[k] = 0;
+	return true;
+}
+
+jpki_err jpki_reg_search(const struct jpki_reg_ctx *ctx, const char *q, size_t limit,
+			 int64_t **ids, size_t *n, bool *truncated,
+			 struct jpki_reg_msg *m)
+{
+	struct jpki_stmt *st = NULL;
+	jpki_err rc;
+	jpki_day birth;
+	struct jpki_errbuf eb = {{0}};
+	size_t len = strlen(q), digits = strspn(q, "0123456789");
+	*ids = NULL;
+	*n = 0;
+	*truncated = false;
+	if (len > 64)
+		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
+				      "the search text is too long (64 bytes at most)%s",
+				      "検索語が長すぎます%s", "");
+	if (limit == 0)
+		limit = 50;
+	if (len > 0 && digits == len) {
+		if (len > 18)
+			return JPKI_OK;
+		rc = jpkii_reg_query(ctx->store, &st, "i",
+				     "SELECT id FROM resident WHERE id = $1",
+				     (int64_t)strtoll(q, NULL, 10));
+	} else if (len == 10 && jpki_date_parse(q, &birth, &eb) == JPKI_OK) {
+		rc = jpkii_reg_query(ctx->store, &st, "di",
+				     "SELECT id FROM resident WHERE birth = $1 "
+				     "ORDER BY kana, id LIMIT $2",
+				     birth, (int64_t)limit + 1);
+	} else {
+		char pat[200];
+		size_t chars;
+		if (!like_pattern(q, pat, sizeof pat, &chars) || chars < 2)
+			return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
+					      "give an id, a birth date, or at least 2 "
+					      "characters of the name or kana%s",
+					      "番号、生年月日、または氏名・カナの2文字以上を"
+					      "入力してください%s",
+					      "");
+		rc = jpkii_reg_query(
+		    ctx->store, &st, "ti",
+		    "SELECT id FROM resident WHERE "
+		    "REPLACE(REPLACE(name, ' ', ''), '\u3000', '') LIKE $1 ESCAPE '\\' OR "
+		    "REPLACE(REPLACE(kana, ' ', ''), '\u3000', '') LIKE $1 ESCAPE '\\' "
+		    "ORDER BY kana, id LIMIT $2",
+		    pat, (int64_t)limit + 1);
+	}
+	if (rc != JPKI_OK)
+		return jpkii_reg_store_fail(ctx, m, rc);
+	if ((rc = id_list(ctx, st, ids, n, m)) != JPKI_OK)
+		return rc;
+	if (*n > limit) {
+		*n = limit;
+		*truncated = true;
+	}
+	return JPKI_OK;
+}
+
+jpki_err jpki_reg_expiry_counts(const struct jpki_reg_ctx *ctx, int year, int month,
+				int months, struct jpki_expiry_count *out,
+				struct jpki_reg_msg *m)
+{
+	jpki_day first, end;
+	if (months < 1 || months > 120 || jpki_day_from_ymd(year, month, 1, &first) != JPKI_OK ||
+	    jpki_add_months(first, months, &end) != JPKI_OK)
+		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
+				      "%04d-%02d and %d months is not a range we support",
+				      "%04d年%02d月から%dか月は扱えない範囲です", year, month,
+				      months);
+	for (int i = 0; i < months; i++) {
+		jpki_day d;
+		jpki_add_months(first, i, &d);
+		int dd;
+		out[i] = (struct jpki_expiry_count){0};
+		jpki_day_to_ymd(d, &out[i].year, &out[i].month, &dd);
+	}
+	/* Both run on the expiry indexes; a month is the first 7 bytes of an
+	 * ISO date, which both SQLite and PostgreSQL can take. */
+	struct jpki_stmt *st = NULL;
+	jpki_err rc = jpkii_reg_query(
+	    ctx->store, &st, "dd",
+	    "SELECT SUBSTR(h.expires, 1, 7), h.kind, COUNT(*) FROM holder_cert h "
+	    "WHERE h.expires >= $1 AND h.expires < $2 AND NOT EXISTS "
+	    "(SELECT 1 FROM revocation r WHERE r.serial = h.serial) "
+	    "GROUP BY 1, 2 "
+	    "UNION ALL SELECT SUBSTR(c.expires, 1, 7), 'card', COUNT(*) FROM card c "
+	    "WHERE c.state = 'active' AND c.expires >= $1 AND c.expires < $2 "
+	    "GROUP BY 1",
+	    first, end);
+	bool row = false;
+	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
+		const char *ym = jpki_stmt_text(st, 0), *kind = jpki_stmt_text(st, 1);
+		int y = (int)strtol(ym, NULL, 10), mo = (int)strtol(ym + 5, NULL, 10);
+		int i = (y - year) * 12 + (mo - month);
+		if (i < 0 || i >= months)
+			continue;
+		size_t v = (size_t)jpki_stmt_int64(st, 2);
+		if (strcmp(kind, "sign") == 0)
+			out[i].sign = v;
+		else if (strcmp(kind, "auth") == 0)
+			out[i].auth = v;
+		else
+			out[i].cards = v;
+	}
+	jpki_stmt_finalize(st);
+	if (rc != JPKI_OK)
+		return jpkii_reg_store_fail(ctx, m, rc);
+	return JPKI_OK;
+}
+
 /* ---- cards and certificates ---- */
 
 static void card_from_row(struct jpki_stmt *st, struct jpki_reg_card *c)
