@@ -1,5 +1,7 @@
 # openjpki — the two set-up commands and friends.
-#   make run     install missing Debian packages, build, run the demonstration
+#   make run     install missing Debian packages, build, create the demo store
+#                ./var/jpki.db when absent and run jpkid on 127.0.0.1:8080
+#   make demo    the command-line demonstration (scripts/demo)
 #   make check   install, build with ASan+UBSan, run every test (ctest -j2),
 #                then compile the optimized build too
 #   make bench   install, build optimized, run the benchmarks under bench/
@@ -9,7 +11,7 @@ JOBS ?= 2
 MAKEFLAGS += --no-print-directory
 CMAKE ?= cmake
 
-.PHONY: run check bench clean deps build
+.PHONY: run demo check bench clean deps build
 
 deps:
 	@scripts/install-deps
@@ -18,7 +20,13 @@ build: deps
 	@$(CMAKE) -S . -B build/dev -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@$(CMAKE) --build build/dev -j$(JOBS)
 
-run: build
+# Optimized: seeding 10,000 demo residents takes a minute, not five.
+run: deps
+	@$(CMAKE) -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@$(CMAKE) --build build/release -j$(JOBS)
+	@scripts/run build/release
+
+demo: build
 	@scripts/demo build/dev/jpki
 
 check: deps

@@ -442,13 +442,16 @@ int main(int argc, char **argv)
 	if ((rc = load_office()) != 0)
 		return rc;
 
-	/* The store must exist and hold a CA before we listen. */
-	struct worker *w = worker_get();
-	if (w == NULL) {
-		fprintf(stderr, "jpkid: store %s: not usable (run jpki init first)\n",
+	/* The store must exist and hold a CA before we listen; jpkid never
+	 * creates one (jpki init does). */
+	if (!strstr(cfg.store_url, "://") && access(cfg.store_url, F_OK) != 0) {
+		fprintf(stderr, "jpkid: no store at %s (create it with jpki init)\n",
 			cfg.store_url);
 		return 2;
 	}
+	struct worker *w = worker_get();
+	if (w == NULL) /* worker_get said why */
+		return 2;
 	if (access_log_open() != 0)
 		return 2;
 
