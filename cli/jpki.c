@@ -33,6 +33,7 @@ static const struct cmd commands[] = {
     {"cert", cmd_cert, "residents' certificates: renew, revoke, list"},
     {"reconcile", cmd_reconcile, "settle operations a crash left half-done"},
     {"demo", cmd_demo, "a synthetic population for demos and benchmarks"},
+    {"staff", cmd_staff, "staff accounts for jpkid: add, list, disable"},
 };
 
 static void usage(FILE *f)

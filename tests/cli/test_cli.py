@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 JPKI, SRC = sys.argv[1], sys.argv[2]
 OFF = os.path.join(SRC, "data", "offices")
@@ -343,6 +344,44 @@ case(["bring", "--procedure", "revoke", "--applicant", "proxy-with-form"], 1,
      err="in person")
 case(["bring", "--procedure", "renewal", "--applicant", "self"], 2, err="--procedure")
 case(["bring", "--procedure", "renew", "--applicant", "friend"], 2, err="--applicant")
+
+# ---- staff: accounts in a fresh store, the password on stdin ----
+with tempfile.TemporaryDirectory(prefix="jpki-cli-staff-") as tmp:
+    db = os.path.join(tmp, "s.db")
+    open(db, "wb").close()  # an empty file is an empty SQLite database
+    st = {"JPKI_STORE": db, "JPKI_NOW": "2026-02-21T10:00:00+09:00"}
+    pw = "correct horse battery\n"
+    case(["staff", "add", "--user", "suzuki", "--role", "supervisor"], 0,
+         out="added user suzuki (supervisor)\n", stdin=pw, env=st)
+    case(["staff", "add", "--user", "sato", "--role", "counter"], 0, stdin=pw, env=st)
+    case(["staff", "add", "--user", "sato", "--role", "admin"], 1,
+         err="user sato exists", stdin=pw, env=st)
+    case(["staff", "add", "--user", "Kato", "--role", "admin"], 2, err="user name",
+         stdin=pw, env=st)
+    case(["staff", "add", "--user", "kato", "--role", "root"], 2, err="--role",
+         stdin=pw, env=st)
+    case(["staff", "add", "--user", "kato", "--role", "admin"], 2, err="shorter",
+         stdin="short\n", env=st)
+    r = case(["staff", "add", "--user", "kato", "--role", "admin"], 2,
+             err="longer than 128", stdin="x" * 200 + "\n", env=st)
+    if b"xxxx" in r.stderr:
+        failures.append("staff add: the password is echoed")
+    case(["staff", "disable", "--user", "sato"], 0, out="disabled user sato\n", env=st)
+    case(["staff", "disable", "--user", "sato"], 0,
+         out="user sato was already disabled\n", env=st)
+    case(["staff", "disable", "--user", "nobody"], 1, err="no user nobody", env=st)
+    case(["staff", "list"], 0, out="sato\tcounter\tdisabled\t-\n"
+         "suzuki\tsupervisor\tactive\t-\n", env=st)
+    json_case(["staff", "list", "--json"], {"staff": [
+        {"user": "sato", "role": "counter", "disabled": True,
+         "created_at": "2026-02-21T10:00:00+09:00", "last_login": None},
+        {"user": "suzuki", "role": "supervisor", "disabled": False,
+         "created_at": "2026-02-21T10:00:00+09:00", "last_login": None}]}, env=st)
+    case(["audit", "verify"], 0, out="audit log intact: 3 rows\n", env=st)
+    for name in os.listdir(tmp):  # s.db, s.db-wal, s.db-shm
+        with open(os.path.join(tmp, name), "rb") as f:
+            if b"horse" in f.read():
+                failures.append(f"staff: the password is in {name}")
 
 if failures:
     print("\n".join(failures))
