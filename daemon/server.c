@@ -107,6 +107,19 @@ enum MHD_Result reply_reg(struct req *r, jpki_err e, const struct jpki_reg_msg *
 {
 	unsigned status;
 	const char *code = m->code[0] ? m->code : "refused";
+	/* A store failure's text may quote SQL: it goes to the log only. */
+	if (strcmp(code, "store") == 0 || strcmp(code, "internal") == 0) {
+		fprintf(stderr, "jpkid: %s %s: %s\n", r->method, r->url, m->en);
+		atomic_fetch_add(&m_store_errors, 1);
+		if (e == JPKI_ERR_CONFLICT)
+			return reply_error(r, 409, "conflict",
+					   "ほかの操作と重なりました。もう一度お試しください。",
+					   "a concurrent change got there first; try again");
+		return reply_error(
+		    r, 500, "internal",
+		    "内部エラーが発生しました。時間をおいて再度お試しください。",
+		    "internal error");
+	}
 	switch (e) {
 	case JPKI_ERR_NOTFOUND:
 		status = 404;
