@@ -1,0 +1,234 @@
+// The admin page (admin.html): the chart of certificates expiring per month,
+// CRL publication, OCSP refresh and staff accounts. The chart is an SVG
+// built here (no library): one <rect data-month="YYYY-MM" data-kind=...>
+// per bar, sign and auth side by side.
+'use strict';
+
+(function () {
+  const { h, svg, clear, $, api, labels } = window.JPKI;
+
+  let session = null;
+
+  JPKI.setupLogin({
+    onLogin(s) {
+      session = s;
+      JPKI.applyRole(s.role);
+      $('#not-admin').hidden = JPKI.roleAtLeast(s.role, 'admin');
+      loadChart();
+      if (JPKI.roleAtLeast(s.role, 'admin')) loadStaff();
+    },
+    onLogout() {
+      session = null;
+      clear($('#chart'));
+      clear($('#chart-table'));
+      clear($('#staff-table'));
+      clear($('#crl-result'));
+      $('#ocsp-result').textContent = '';
+      $('#staff-result').textContent = '';
+    },
+  });
+
+  // ---- chart -------------------------------------------------------------
+
+  async function loadChart() {
+    const box = clear($('#chart'));
+    box.appendChild(h('p', { class: 'help' }, '読み込んでいます…'));
+    try {
+      const data = await api('GET', '/api/v1/stats/expiring', null, { months: 24 });
+      clear(box);
+      box.appendChild(drawChart(data.months || []));
+      fillTable(data.months || []);
+    } catch (e) {
+      clear(box);
+      if (!e.authHandled) JPKI.showError(e);
+    }
+  }
+
+  // A "nice" axis: 0..max in about 5 steps of 1, 2 or 5 × 10^k.
+  function niceTicks(max) {
+    if (max <= 0) return { top: 5, step: 1 };
+    const raw = max / 5;
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+    const st = Math.max(1, step);
+    return { top: Math.ceil(max / st) * st, step: st };
+  }
+
+  const SERIES = [
+    { key: 'sign', label: '署名用電子証明書', cls: 'bar-sign', color: '#1f5fa8' },
+    { key: 'auth', label: '利用者証明用電子証明書', cls: 'bar-auth', color: '#d97706' },
+  ];
+
+  function monthLabel(m) { return m.replace('-', '/'); }
+
+  function drawChart(months) {
+    const W = 960, H = 400;
+    const M = { left: 64, right: 16, top: 72, bottom: 64 };
+    const pw = W - M.left - M.right, ph = H - M.top - M.bottom;
+    const max = Math.max(0, ...months.map((m) => Math.max(m.sign || 0, m.auth || 0)));
+    const { top, step } = niceTicks(max);
+    const y = (v) => M.top + ph - (v / top) * ph;
+    const n = Math.max(1, months.length);
+    const gw = pw / n;
+    const bw = Math.max(2, gw * 0.36);
+
+    const title = '今後24か月の有効期限到来件数';
+    const root = svg('svg', {
+      class: 'chart-svg', viewBox: `0 0 ${W} ${H}`, role: 'img',
+      'aria-labelledby': 'chart-svg-title chart-svg-desc', 'data-testid': 'expiry-chart',
+      preserveAspectRatio: 'xMidYMid meet',
+    });
+    root.appendChild(svg('title', { id: 'chart-svg-title', text: title }));
+    const total = (k) => months.reduce((a, m) => a + (m[k] || 0), 0);
+    root.appendChild(svg('desc', {
+      id: 'chart-svg-desc',
+      text: `${months.length ? monthLabel(months[0].month) : ''}から${months.length}か月。署名用 合計${total('sign')}件、利用者証明用 合計${total('auth')}件。`,
+    }));
+    root.appendChild(svg('text', { x: M.left, y: 28, class: 'chart-title', text: title }));
+
+    // Legend (top right).
+    const legend = svg('g', { class: 'chart-legend', transform: `translate(${W - M.right - 380}, 44)` });
+    SERIES.forEach((s, i) => {
+      const x = i * 200;
+      legend.appendChild(svg('rect', { x, y: -11, width: 14, height: 14, class: s.cls, fill: s.color }));
+      legend.appendChild(svg('text', { x: x + 20, y: 1, class: 'chart-legend-text', text: s.label }));
+    });
+    root.appendChild(legend);
+
+    // Y axis: grid lines and tick labels.
+    const axis = svg('g', { class: 'chart-axis' });
+    for (let v = 0; v <= top + 1e-9; v += step) {
+      const yy = y(v);
+      axis.appendChild(svg('line', { x1: M.left, x2: W - M.right, y1: yy, y2: yy, class: v === 0 ? 'chart-baseline' : 'chart-grid' }));
+      axis.appendChild(svg('line', { x1: M.left - 5, x2: M.left, y1: yy, y2: yy, class: 'chart-tick' }));
+      axis.appendChild(svg('text', { x: M.left - 8, y: yy + 4, 'text-anchor': 'end', class: 'chart-tick-label', text: String(v) }));
+    }
+    axis.appendChild(svg('line', { x1: M.left, x2: M.left, y1: M.top, y2: M.top + ph, class: 'chart-axis-line' }));
+    axis.appendChild(svg('text', {
+      x: 16, y: M.top + ph / 2, 'text-anchor': 'middle', class: 'chart-axis-title',
+      transform: `rotate(-90 16 ${M.top + ph / 2})`, text: '件数',
+    }));
+    root.appendChild(axis);
+
+    // Bars and month labels.
+    const bars = svg('g', { class: 'chart-bars' });
+    months.forEach((m, i) => {
+      const gx = M.left + i * gw + (gw - 2 * bw) / 2;
+      const g = svg('g', { class: 'chart-group', 'data-month': m.month });
+      SERIES.forEach((s, j) => {
+        const v = m[s.key] || 0;
+        const r = svg('rect', {
+          x: (gx + j * bw).toFixed(2), y: y(v).toFixed(2), width: bw.toFixed(2),
+          height: Math.max(0, M.top + ph - y(v)).toFixed(2),
+          class: s.cls, fill: s.color, 'data-month': m.month, 'data-kind': s.key, 'data-count': v,
+        });
+        r.appendChild(svg('title', { text: `${monthLabel(m.month)} ${s.label}: ${v}件` }));
+        g.appendChild(r);
+      });
+      const lx = M.left + i * gw + gw / 2, ly = M.top + ph + 14;
+      g.appendChild(svg('text', {
+        x: lx, y: ly, 'text-anchor': 'end', class: 'chart-month-label',
+        transform: `rotate(-45 ${lx} ${ly})`, text: monthLabel(m.month),
+      }));
+      bars.appendChild(g);
+    });
+    root.appendChild(bars);
+    return h('div', { class: 'chart-scroll' }, root);
+  }
+
+  function fillTable(months) {
+    const t = clear($('#chart-table'));
+    t.appendChild(h('thead', {}, h('tr', {}, ['年月', '署名用', '利用者証明用', 'カード'].map((x) => h('th', { scope: 'col' }, x)))));
+    t.appendChild(h('tbody', {}, months.map((m) => h('tr', {},
+      h('th', { scope: 'row' }, monthLabel(m.month)),
+      h('td', { class: 'num' }, String(m.sign || 0)),
+      h('td', { class: 'num' }, String(m.auth || 0)),
+      h('td', { class: 'num' }, m.cards === undefined ? '—' : String(m.cards))))));
+  }
+
+  // ---- CRL and OCSP ----------------------------------------------------------
+
+  const CRL_KIND = { sign: '署名用', auth: '利用者証明用' };
+
+  $('#crl-publish').addEventListener('click', (ev) => JPKI.busy(ev.currentTarget, async () => {
+    const data = await api('POST', '/api/v1/crl/publish');
+    const crls = data.crls || [];
+    const box = clear($('#crl-result'));
+    box.appendChild(h('p', { role: 'status', dataset: { testid: 'crl-status' } }, `CRLを${crls.length}件発行しました。`));
+    box.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data-table', dataset: { testid: 'crl-table' } },
+      h('thead', {}, h('tr', {}, ['種類', '範囲', 'CRL番号', '発行日時', '次回発行予定', '失効件数', 'サイズ'].map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, crls.map((c) => h('tr', { dataset: { testid: 'crl-row' } },
+        h('td', {}, CRL_KIND[c.kind] || c.kind),
+        h('td', {}, c.shard ? `市区町村 ${c.shard}` : '全体'),
+        h('td', { class: 'num' }, String(c.number)),
+        h('td', {}, JPKI.instant(c.this_update)),
+        h('td', {}, JPKI.instant(c.next_update)),
+        h('td', { class: 'num' }, String(c.entries)),
+        h('td', { class: 'num' }, `${Number(c.bytes).toLocaleString('ja-JP')} バイト`)))))));
+  }));
+
+  $('#ocsp-refresh').addEventListener('click', (ev) => JPKI.busy(ev.currentTarget, async () => {
+    $('#ocsp-result').textContent = '';
+    const data = await api('POST', '/api/v1/ocsp/refresh');
+    $('#ocsp-result').textContent = `OCSP応答を${data.signed}件署名しました。`;
+  }));
+
+  // ---- staff -----------------------------------------------------------------
+
+  async function loadStaff() {
+    try {
+      const data = await api('GET', '/api/v1/staff');
+      renderStaff(data.staff || []);
+    } catch (e) {
+      if (!e.authHandled) JPKI.showError(e);
+    }
+  }
+
+  function renderStaff(staff) {
+    const t = clear($('#staff-table'));
+    t.appendChild(h('thead', {}, h('tr', {}, ['ユーザー名', '権限', '状態', '作成日時', '最終ログイン', ''].map((x) => h('th', { scope: 'col' }, x)))));
+    t.appendChild(h('tbody', {}, staff.map((s) => h('tr', { dataset: { testid: 'staff-row', user: s.user } },
+      h('td', {}, s.user),
+      h('td', {}, labels.role[s.role] || s.role),
+      h('td', {}, s.disabled ? h('span', { class: 'badge badge-expired' }, '無効') : h('span', { class: 'badge badge-open' }, '有効')),
+      h('td', {}, JPKI.instant(s.created_at)),
+      h('td', {}, s.last_login ? JPKI.instant(s.last_login) : '—'),
+      h('td', {}, !s.disabled && !(session && session.user === s.user) ? disableButton(s.user) : null)))));
+  }
+
+  // Two-step button: the first click asks, the second disables.
+  function disableButton(user) {
+    let armed = false;
+    const b = h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { testid: 'staff-disable' } }, '無効にする');
+    b.addEventListener('click', () => {
+      if (!armed) {
+        armed = true;
+        b.textContent = `${user} を無効にする（確認）`;
+        setTimeout(() => { armed = false; b.textContent = '無効にする'; }, 5000);
+        return;
+      }
+      JPKI.busy(b, async () => {
+        await api('POST', `/api/v1/staff/${encodeURIComponent(user)}/disable`);
+        $('#staff-result').textContent = `${user} を無効にしました。`;
+        await loadStaff();
+      });
+    });
+    return b;
+  }
+
+  $('#staff-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const user = $('#staff-user').value.trim();
+    const role = $('#staff-role').value;
+    const password = $('#staff-password').value;
+    if (!user || !password) { JPKI.showError('ユーザー名と初期パスワードを入力してください。'); return; }
+    JPKI.busy(ev.submitter, async () => {
+      const res = await api('POST', '/api/v1/staff', { user, role, password });
+      $('#staff-password').value = '';
+      $('#staff-user').value = '';
+      JPKI.clearAlert();
+      $('#staff-result').textContent = `${res.user}（${labels.role[res.role] || res.role}）を追加しました。`;
+      await loadStaff();
+    });
+  });
+})();
