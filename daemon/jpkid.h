@@ -40,6 +40,7 @@ struct config {
 	int session_idle, session_max; /* seconds */
 	int login_limit, login_window; /* failures per window (seconds) */
 	bool cookie_secure;
+	char trust_proxy[64]; /* the reverse proxy's address, or "" */
 	enum jpki_feb29 feb29;
 	int64_t clock_offset; /* JPKI_NOW - the real clock at start, or 0 */
 };
@@ -209,9 +210,6 @@ enum MHD_Result h_static(struct req *r, char **p);
 jpki_err audit_staff(struct req *r, struct worker *w, const char *action,
 		     const char *object, const char *details_json);
 
-/* One audit row for a staff action, in its own transaction (staff.c). */
-jpki_err audit_staff(struct req *r, struct worker *w, const char *action,
-		     const char *object, const char *details_json);
 
 /* metrics */
 void metrics_observe(const char *label, unsigned status, uint64_t ns);

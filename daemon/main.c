@@ -61,14 +61,17 @@ static const char usage[] =
     "             [--threads N] [--max-body BYTES] [--timeout SECONDS]\n"
     "             [--session-idle SECONDS] [--session-max SECONDS]\n"
     "             [--login-limit N] [--login-window SECONDS]\n"
-    "             [--access-log PATH|-|off] [--cookie-secure] [--feb29 feb28|mar1]\n"
+    "             [--access-log PATH|-|off] [--cookie-secure] [--trust-proxy ADDR]\n"
+    "             [--feb29 feb28|mar1]\n"
     "       jpkid --routes | --help\n"
     "\n"
     "The openjpki HTTP service: OCSP and CRLs for relying parties, the public\n"
     "and staff JSON API, and the resident, counter and admin pages\n"
     "(docs/HTTP-API.md, jpkid(8)).\n"
     "\n"
-    "  --listen HOST:PORT     default 127.0.0.1:8080 ([::1]:8080 for IPv6)\n"
+    "  --config FILE          read options from an INI file first (below)\n"
+    "  --listen HOST:PORT     an IP address (or localhost) and port; default\n"
+    "                         127.0.0.1:8080 ([::1]:8080 for IPv6)\n"
     "  --store URL            SQLite file or postgresql:// URL (default $JPKI_STORE,\n"
     "                         else ./var/jpki.db)\n"
     "  --keys DIR             CA keys (default $JPKI_KEYS, else <store>.keys)\n"
@@ -86,6 +89,11 @@ static const char usage[] =
     "  --access-log P         one line per request: a file, - (stderr, default)\n"
     "                         or off\n"
     "  --cookie-secure        mark the session cookie Secure (behind TLS)\n"
+    "  --trust-proxy ADDR     requests from ADDR (a reverse proxy) are from the\n"
+    "                         last address in their X-Forwarded-For (logs, the\n"
+    "                         login rate limit)\n"
+    "  --feb29 feb28|mar1     where a Feb 29 birthday falls in common years\n"
+    "                         (default feb28)\n"
     "  --routes               print the route table and exit\n"
     "\n"
     "A config file holds the same names as key = value lines (section [jpkid]);\n"
@@ -152,6 +160,13 @@ static int set_opt(const char *name, const char *v, const char **pass_file)
 			return bad("--listen: '%.60s': the host is too long", v);
 		memcpy(cfg.host, h, hl);
 		cfg.host[hl] = 0;
+		if (strcmp(cfg.host, "localhost") == 0)
+			snprintf(cfg.host, sizeof cfg.host, "127.0.0.1");
+		unsigned char tmp[16];
+		if (inet_pton(AF_INET, cfg.host, tmp) != 1 &&
+		    inet_pton(AF_INET6, cfg.host, tmp) != 1)
+			return bad("--listen: '%.60s' is not an IP address (or localhost)",
+				   cfg.host);
 		if ((rc = uint_opt("listen", colon + 1, 0, 65535, &x)) != 0)
 			return rc;
 		cfg.port = (uint16_t)x;
@@ -171,7 +186,12 @@ static int set_opt(const char *name, const char *v, const char **pass_file)
 		cfg.access_log = strdup(v);
 	else if (strcmp(name, "passphrase-file") == 0)
 		*pass_file = strdup(v);
-	else if (strcmp(name, "cookie-secure") == 0)
+	else if (strcmp(name, "trust-proxy") == 0) {
+		unsigned char tmp[16];
+		if (inet_pton(AF_INET, v, tmp) != 1 && inet_pton(AF_INET6, v, tmp) != 1)
+			return bad("--trust-proxy: '%.60s' is not an IP address", v);
+		snprintf(cfg.trust_proxy, sizeof cfg.trust_proxy, "%s", v);
+	} else if (strcmp(name, "cookie-secure") == 0)
 		cfg.cookie_secure = strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
 	else if (strcmp(name, "feb29") == 0) {
 		if (strcmp(v, "feb28") == 0)
@@ -277,12 +297,46 @@ static int load_office(void)
 	return 0;
 }
 
+/* A wrong or missing CA passphrase must stop the start, not fail every
+ * signing request later: decrypt one key (a card issuer's; all share the
+ * passphrase) and wipe it at once. */
+static int check_keys(struct worker *w)
+{
+	struct jpki_municipality *m = NULL;
+	size_t n = 0;
+	struct jpki_errbuf eb = {{0}};
+	uint8_t pub[32];
+	void *key = NULL;
+	char code[7];
+	jpki_err e = jpki_municipalities(w->store, &m, &n, &eb);
+	if (e == JPKI_OK && n > 0 &&
+	    (e = jpki_card_issuer_public(w->store, m[0].code, pub, &eb)) == JPKI_OK)
+		e = jpki_card_issuer_key(w->store, cfg.keys_dir, cfg.passphrase, pub, &key,
+					 code, &eb);
+	free(m);
+	jpki_card_issuer_key_free(key);
+	if (e == JPKI_OK)
+		return 0;
+	fprintf(stderr, "jpkid: the CA keys in %s cannot be used: %s\n", cfg.keys_dir,
+		eb.msg);
+	return 2;
+}
+
 static void print_routes(void)
 {
 	for (size_t i = 0; i < n_routes; i++)
 		printf("%s %s %s %s\n", routes[i].method, routes[i].pattern,
 		       routes[i].auth ? jpki_staff_role_name(routes[i].auth) : "-",
 		       routes[i].in_openapi ? "api" : "-");
+}
+
+/* The SQLite file of the store, as jpki reads it, or NULL for a server. */
+static const char *store_file(void)
+{
+	if (strstr(cfg.store_url, "://"))
+		return NULL;
+	return strncmp(cfg.store_url, "sqlite:", 7) == 0 ? cfg.store_url + 7
+							 : cfg.store_url;
 }
 
 static int configure(int argc, char **argv, bool *routes_only)
@@ -304,6 +358,7 @@ static int configure(int argc, char **argv, bool *routes_only)
 	    {"login-window", required_argument, NULL, 0},
 	    {"access-log", required_argument, NULL, 0},
 	    {"cookie-secure", no_argument, NULL, 0},
+	    {"trust-proxy", required_argument, NULL, 0},
 	    {"feb29", required_argument, NULL, 0},
 	    {"routes", no_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
@@ -375,12 +430,11 @@ static int configure(int argc, char **argv, bool *routes_only)
 		const char *e = getenv("JPKI_KEYS");
 		if (e && e[0])
 			snprintf(cfg.keys_dir, sizeof cfg.keys_dir, "%s", e);
-		else if (strstr(cfg.store_url, "://") &&
-			 strncmp(cfg.store_url, "file:", 5) != 0)
+		else if (store_file() == NULL)
 			return bad("--keys is required with a server store");
 		else
 			snprintf(cfg.keys_dir, sizeof cfg.keys_dir, "%s.keys",
-				 cfg.store_url);
+				 store_file());
 	}
 	int rc;
 	cfg.passphrase = read_passphrase(pass_file, &rc);
@@ -444,14 +498,16 @@ int main(int argc, char **argv)
 
 	/* The store must exist and hold a CA before we listen; jpkid never
 	 * creates one (jpki init does). */
-	if (!strstr(cfg.store_url, "://") && access(cfg.store_url, F_OK) != 0) {
+	if (store_file() && access(store_file(), F_OK) != 0) {
 		fprintf(stderr, "jpkid: no store at %s (create it with jpki init)\n",
-			cfg.store_url);
+			store_file());
 		return 2;
 	}
 	struct worker *w = worker_get();
 	if (w == NULL) /* worker_get said why */
 		return 2;
+	if ((rc = check_keys(w)) != 0)
+		return rc;
 	if (access_log_open() != 0)
 		return 2;
 

@@ -12,6 +12,7 @@
  * Revocations by this process invalidate at once (pki_invalidate); those
  * by another process (jpki on the same store) are noticed by the watcher,
  * which polls the store once a second. */
+#define _XOPEN_SOURCE 700 /* strptime */
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -429,8 +430,14 @@ static enum MHD_Result crl_answer(struct req *r, const char *kind, const char *s
 	int64_t age = e->next_update - now;
 	snprintf(cc, sizeof cc, "max-age=%lld, public, no-transform",
 		 (long long)(age > 0 ? age : 0));
-	bool not_modified = inm ? strcmp(inm, e->etag) == 0
-				: (ims && strcmp(ims, lm) == 0);
+	bool not_modified = false;
+	if (inm) {
+		not_modified = strcmp(inm, e->etag) == 0;
+	} else if (ims) {
+		struct tm tm = {0};
+		const char *end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		not_modified = end && *end == 0 && (int64_t)timegm(&tm) >= e->this_update;
+	}
 	struct MHD_Response *resp =
 	    not_modified ? response_new("", 0) : response_new(e->der, e->len);
 	size_t len = not_modified ? 0 : e->len;

@@ -188,12 +188,24 @@ static json_t *reservable_json(jpki_day expires, int64_t now)
 	jpki_err e = jpki_reservable(office, expires, now, &rv, &eb);
 	if (e != JPKI_OK && e != JPKI_ERR_REFUSED && e != JPKI_ERR_NOTFOUND)
 		return NULL;
-	return json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "bookable", e == JPKI_OK,
+	/* The reason in Japanese for residents, in English for machines. */
+	char ja[200] = "";
+	char d[JPKI_DATE_BUFSZ];
+	if (e == JPKI_ERR_REFUSED && rv.opens_on != JPKI_DAY_NONE) {
+		char w[JPKI_WAREKI_BUFSZ];
+		if (jpki_wareki(rv.opens_on, w, sizeof w, NULL, NULL) != JPKI_OK)
+			snprintf(w, sizeof w, "%s", jpki_date_format(rv.opens_on, d));
+		snprintf(ja, sizeof ja, "予約の受付は%sからです。", w);
+	} else if (e != JPKI_OK) {
+		snprintf(ja, sizeof ja, "予約できる開庁日がありません。");
+	}
+	return json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "bookable", e == JPKI_OK,
 			 "first", jdate(e == JPKI_OK ? rv.first : JPKI_DAY_NONE), "last",
 			 jdate(e == JPKI_OK ? rv.last : JPKI_DAY_NONE), "opens_on",
 			 jdate(rv.opens_on), "window_first", jdate(wfirst),
 			 "window_last", jdate(wlast), "first_wareki",
 			 jwareki(e == JPKI_OK ? rv.first : JPKI_DAY_NONE), "message",
+			 e == JPKI_OK ? json_null() : json_string(ja), "message_en",
 			 e == JPKI_OK ? json_null() : json_string(eb.msg));
 }
 
@@ -248,7 +260,10 @@ enum MHD_Result h_cert_expiry(struct req *r, char **p)
 	struct jpki_errbuf eb = {{0}};
 	jpki_err e = jpki_cert_expiry(&q, &v, &eb);
 	if (e == JPKI_ERR_REFUSED)
-		return reply_error(r, 422, "not_eligible", eb.msg, eb.msg);
+		return reply_error(r, 422, "not_eligible",
+				   "発行日の時点でカード・利用者証明用電子証明書・在留期間の"
+				   "いずれかが終わっているため、発行できません。",
+				   eb.msg);
 	if (e != JPKI_OK)
 		return reply_bad(r, "issued", eb.msg, "計算できない日付です。");
 	return reply_json(
@@ -277,7 +292,9 @@ enum MHD_Result h_card_expiry(struct req *r, char **p)
 	struct jpki_errbuf eb = {{0}};
 	jpki_err e = jpki_card_expiry(birth, applied, issued, stay, f, &v, &eb);
 	if (e == JPKI_ERR_REFUSED)
-		return reply_error(r, 422, "not_eligible", eb.msg, eb.msg);
+		return reply_error(r, 422, "not_eligible",
+				   "発行日の時点で在留期間が終わっているため、発行できません。",
+				   eb.msg);
 	if (e != JPKI_OK)
 		return reply_bad(r, "issued", eb.msg, "計算できない日付です。");
 	return reply_json(

@@ -300,6 +300,7 @@ static enum MHD_Result route(struct req *r)
 		if (resp == NULL)
 			return MHD_NO;
 		MHD_add_response_header(resp, "Allow", allow);
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 		return reply(r, 405, "application/json; charset=utf-8", NULL, n, &resp);
 	}
 	if (found == NULL) {
@@ -340,6 +341,21 @@ static void client_of(struct req *r)
 		inet_ntop(AF_INET6,
 			  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 			  r->client, sizeof r->client);
+	/* Behind a reverse proxy (--trust-proxy ADDR), the client is the
+	 * last address the proxy appended to X-Forwarded-For. */
+	if (cfg.trust_proxy[0] && strcmp(r->client, cfg.trust_proxy) == 0) {
+		const char *xff = header(r, "X-Forwarded-For");
+		if (xff) {
+			const char *last = strrchr(xff, ',');
+			last = last ? last + 1 : xff;
+			while (*last == ' ')
+				last++;
+			unsigned char tmp[16];
+			if (inet_pton(AF_INET, last, tmp) == 1 ||
+			    inet_pton(AF_INET6, last, tmp) == 1)
+				snprintf(r->client, sizeof r->client, "%s", last);
+		}
+	}
 }
 
 enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

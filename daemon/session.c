@@ -27,7 +27,12 @@ struct session {
 	struct session_view who;
 	char csrf[44];
 	int64_t created, last_seen;
+	int64_t checked; /* when the account was last read from the store */
 };
+
+/* How stale an account may be: `jpki staff disable` in another process
+ * ends the user's sessions within this many seconds. */
+#define RECHECK_S 5
 
 static struct session *sessions;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -159,6 +164,31 @@ bool session_check(struct req *r, int min_role, struct session_view *sv,
 				   "the session has expired; log in again");
 		return false;
 	}
+	if (now - s->checked >= RECHECK_S) {
+		struct worker *w = worker_get();
+		struct jpki_staff st;
+		struct jpki_errbuf eb = {{0}};
+		jpki_err e = w ? jpki_staff_get(w->store, s->who.user, &st, &eb)
+			       : JPKI_ERR_IO;
+		if (e == JPKI_OK && !st.disabled) {
+			s->who.role = st.role; /* a role change takes effect */
+			s->checked = now;
+		} else if (e == JPKI_OK || e == JPKI_ERR_NOTFOUND) {
+			for (struct session **pp = &sessions; *pp; pp = &(*pp)->next)
+				if (*pp == s) {
+					*pp = s->next;
+					break;
+				}
+			OPENSSL_cleanse(s, sizeof *s);
+			free(s);
+			pthread_mutex_unlock(&mu);
+			*res = reply_error(r, 401, "login_required",
+					   "アカウントが停止されました。",
+					   "the account has been disabled");
+			return false;
+		}
+		/* a store failure: keep the session, check again next time */
+	}
 	*sv = s->who;
 	if (strcmp(r->method, "POST") == 0) {
 		const char *t = header(r, "X-CSRF-Token");
@@ -287,6 +317,7 @@ enum MHD_Result h_login(struct req *r, char **p)
 		if (resp == NULL)
 			return MHD_NO;
 		MHD_add_response_header(resp, "Retry-After", ra);
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 		return reply(r, 429, "application/json; charset=utf-8", NULL, n, &resp);
 	}
 	struct worker *w = worker_get();
@@ -308,7 +339,6 @@ enum MHD_Result h_login(struct req *r, char **p)
 			return reply_internal(r, eb.msg);
 		char details[160];
 		snprintf(details, sizeof details, "{\"client\":\"%s\"}", r->client);
-		snprintf(r->staff.user, sizeof r->staff.user, "%s", "-");
 		/* A failed login is audited under the name tried (its
 		 * characters are checked: only [a-z0-9._-] reach here
 		 * unchanged; others are shown as "?"). */
@@ -338,7 +368,7 @@ enum MHD_Result h_login(struct req *r, char **p)
 	random_token(s->csrf, sizeof s->csrf);
 	snprintf(s->who.user, sizeof s->who.user, "%s", st.user);
 	s->who.role = st.role;
-	s->created = s->last_seen = now;
+	s->created = s->last_seen = s->checked = now;
 	r->staff = s->who;
 	json_t *doc = json_pack("{s:s,s:s,s:s}", "user", s->who.user, "role",
 				jpki_staff_role_name(s->who.role), "csrf", s->csrf);

@@ -165,6 +165,14 @@ static json_t *renewal_json(const struct jpki_resident *res,
 			jpki_renewal_window(expires, &first, &last);
 			jpki_window_state_on(expires, today, &s);
 			state = jpki_window_state_name(s);
+			/* Certificates that end with the card cannot be
+			 * extended on it: the card is renewed. */
+			if (card->expires <= expires && s != JPKI_WINDOW_EXPIRED) {
+				state = "card_renewal";
+				msg = "電子証明書はカードの有効期限で終わります。"
+				      "カードの更新（再交付）が必要です。";
+				goto done;
+			}
 			msg = s == JPKI_WINDOW_OPEN
 				  ? "更新手続ができます。"
 				  : s == JPKI_WINDOW_NOT_YET
@@ -172,6 +180,7 @@ static json_t *renewal_json(const struct jpki_resident *res,
 					: "電子証明書の有効期限が過ぎています。";
 		}
 	}
+done:
 	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "state", state,
 			 "window_first", jdate(first), "window_last", jdate(last),
 			 "window_first_wareki", jwareki(first), "window_last_wareki",
@@ -357,7 +366,16 @@ static bool active_card(struct req *r, const struct jpki_reg_ctx *ctx, int64_t i
 			   : reply_reg(r, e, &m);
 		return false;
 	}
+	enum jpki_resident_status status = x.status;
 	jpki_resident_release(&x);
+	if (status != JPKI_RESIDENT_REGISTERED) {
+		*res = reply_error(r, 422, jpki_resident_status_name(status),
+				   status == JPKI_RESIDENT_DECEASED
+				       ? "死亡した方の手続はできません。"
+				       : "住民登録のない方の手続はできません。",
+				   "the resident is no longer registered");
+		return false;
+	}
 	struct jpki_reg_card *cards = NULL;
 	size_t n = 0;
 	if ((e = jpki_reg_cards(ctx, id, &cards, &n, &m)) != JPKI_OK) {
@@ -498,6 +516,12 @@ enum MHD_Result h_renew(struct req *r, char **p)
 	OPENSSL_cleanse(&pins, sizeof pins);
 	if (x.n_revoked)
 		pki_invalidate();
+	if (e == JPKI_ERR_REFUSED && strcmp(m.code, "not_in_window") == 0)
+		return reply_error(r, 422, "not_in_window",
+				   "更新期間の前です。今更新すると有効期限が短くなります。"
+				   "よろしければ「期間前更新」を選んでください（early: true）。",
+				   "the renewal window has not opened; renewing now gives a "
+				   "shorter validity: send \"early\": true to confirm");
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
 	return reply_json(r, 200, result_json("renew", id, &x, jpki_jst_day(ctx.now)));
@@ -590,7 +614,7 @@ enum MHD_Result h_events(struct req *r, char **p)
 						   "postal_code", NULL};
 		ok = only_keys(r, body, keys, &res) &&
 		     jstr(r, body, "address", true, 800, &a, &res) &&
-		     jstr(r, body, "municipality", true, 6, &b, &res) &&
+		     jstr(r, body, "municipality", false, 6, &b, &res) &&
 		     jstr(r, body, "postal_code", false, 8, &c, &res);
 		if (ok)
 			e = jpki_reg_move(&ctx, id, a, b, c, &x, &m);
