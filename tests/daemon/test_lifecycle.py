@@ -97,6 +97,21 @@ for args, why in [
 check(not os.path.exists(os.path.join(tmp, "none.db")),
       "jpkid created a store it was only asked to open")
 
+# An encrypted store: a wrong or missing passphrase stops the start.
+enc = os.path.join(tmp, "enc.db")
+subprocess.run([JPKI, "--store", enc, "init"], check=True, capture_output=True,
+               env=dict(os.environ, JPKI_CA_PASSPHRASE="right-passphrase-1"))
+for pw, why in [("wrong-passphrase-1", "wrong passphrase"), (None, "no passphrase")]:
+    env = dict(os.environ)
+    env.pop("JPKI_CA_PASSPHRASE", None)
+    if pw:
+        env["JPKI_CA_PASSPHRASE"] = pw
+    r = subprocess.run([JPKID, "--store", enc, "--listen", "127.0.0.1:0"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(r.returncode == 2 and len(lines) == 1, f"{why}: exit {r.returncode} {lines}")
+    check(not pw or pw not in r.stderr, "the passphrase is echoed")
+
 bad_conf = os.path.join(tmp, "bad.conf")
 with open(bad_conf, "w") as f:
     f.write("[jpkid]\nthreads = lots\n")
