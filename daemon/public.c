@@ -245,6 +245,10 @@ enum MHD_Result h_cert_expiry(struct req *r, char **p)
 		return res;
 	if (q.issued < q.birth)
 		return reply_bad(r, "issued", "is before birth", "生年月日より前です。");
+	if (q.kind == JPKI_CERT_AUTH && q.auth_expires != JPKI_DAY_NONE)
+		return reply_bad(r, "auth_expires",
+				 "caps only a signing certificate (kind=sign)",
+				 "署名用電子証明書（kind=sign）にだけ指定できます。");
 	if (q.kind == JPKI_CERT_SIGN) {
 		struct jpki_eligibility el;
 		jpki_eligibility(q.birth, q.issued, ward, ward_present, &el);
@@ -265,7 +269,7 @@ enum MHD_Result h_cert_expiry(struct req *r, char **p)
 				   "いずれかが終わっているため、発行できません。",
 				   eb.msg);
 	if (e != JPKI_OK)
-		return reply_bad(r, "issued", eb.msg, "計算できない日付です。");
+		return out_of_range(r, "issued");
 	return reply_json(
 	    r, 200,
 	    json_pack("{s:o,s:o,s:s,s:b,s:i,s:o}", "expires", jdate(v.expires),
@@ -288,6 +292,10 @@ enum MHD_Result h_card_expiry(struct req *r, char **p)
 	    !qdate(r, "issued", true, &issued, &res) ||
 	    !qdate(r, "stay_expires", false, &stay, &res) || !qfeb29(r, &f, &res))
 		return res;
+	if (applied < birth)
+		return reply_bad(r, "applied", "is before birth", "生年月日より前です。");
+	if (issued < applied)
+		return reply_bad(r, "issued", "is before applied", "申請日より前です。");
 	struct jpki_card_validity v;
 	struct jpki_errbuf eb = {{0}};
 	jpki_err e = jpki_card_expiry(birth, applied, issued, stay, f, &v, &eb);
@@ -296,7 +304,7 @@ enum MHD_Result h_card_expiry(struct req *r, char **p)
 				   "発行日の時点で在留期間が終わっているため、発行できません。",
 				   eb.msg);
 	if (e != JPKI_OK)
-		return reply_bad(r, "issued", eb.msg, "計算できない日付です。");
+		return out_of_range(r, "issued");
 	return reply_json(
 	    r, 200,
 	    json_pack("{s:o,s:o,s:s,s:i,s:i,s:i}", "expires", jdate(v.expires),

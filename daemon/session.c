@@ -255,6 +255,17 @@ static void fail_locked(const char *key, int64_t now)
 	attempts = a;
 }
 
+/* Takes back one counted attempt (a login that succeeded). */
+static void unfail_locked(const char *key)
+{
+	for (struct attempts *a = attempts; a; a = a->next)
+		if (strcmp(a->key, key) == 0) {
+			if (a->failures > 0)
+				a->failures--;
+			return;
+		}
+}
+
 static void clear_locked(const char *key)
 {
 	for (struct attempts **pp = &attempts; *pp; pp = &(*pp)->next)
@@ -293,12 +304,19 @@ enum MHD_Result h_login(struct req *r, char **p)
 	snprintf(ukey, sizeof ukey, "u:%.40s", user);
 	snprintf(akey, sizeof akey, "a:%s", r->client);
 	int64_t now = now_s();
+	/* The attempt is counted as a failure before the password is checked
+	 * (and taken back on success): parallel guesses cannot slip past the
+	 * limit while an earlier one is still being verified. */
 	pthread_mutex_lock(&mu);
 	int64_t wait = blocked_locked(ukey, now);
 	int64_t wait2 = blocked_locked(akey, now);
-	pthread_mutex_unlock(&mu);
 	if (wait2 > wait)
 		wait = wait2;
+	if (wait <= 0) {
+		fail_locked(ukey, now);
+		fail_locked(akey, now);
+	}
+	pthread_mutex_unlock(&mu);
 	if (wait > 0) {
 		json_decref(body);
 		char ra[24];
@@ -331,10 +349,6 @@ enum MHD_Result h_login(struct req *r, char **p)
 	jpki_err e = jpki_staff_verify(w->store, user, pw, strlen(pw), now, &st, &eb);
 	json_decref(body); /* the password is wiped as jansson frees it */
 	if (e != JPKI_OK) {
-		pthread_mutex_lock(&mu);
-		fail_locked(ukey, now);
-		fail_locked(akey, now);
-		pthread_mutex_unlock(&mu);
 		if (e != JPKI_ERR_REFUSED)
 			return reply_internal(r, eb.msg);
 		char details[160];
@@ -374,6 +388,7 @@ enum MHD_Result h_login(struct req *r, char **p)
 				jpki_staff_role_name(s->who.role), "csrf", s->csrf);
 	pthread_mutex_lock(&mu);
 	clear_locked(ukey);
+	unfail_locked(akey);
 	prune_locked(now);
 	s->next = sessions;
 	sessions = s;
