@@ -36,7 +36,7 @@ struct config {
 	char *passphrase;	/* the CA's; NULL for an unencrypted store */
 	unsigned threads;
 	size_t max_body;
-	unsigned conn_timeout; /* seconds */
+	unsigned conn_timeout;	       /* seconds */
 	int session_idle, session_max; /* seconds */
 	int login_limit, login_window; /* failures per window (seconds) */
 	bool cookie_secure;
@@ -90,8 +90,8 @@ struct req {
 
 /* The MHD callbacks and the count of requests being handled. */
 enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-			   const char *method, const char *version,
-			   const char *upload, size_t *upload_size, void **con_cls);
+			   const char *method, const char *version, const char *upload,
+			   size_t *upload_size, void **con_cls);
 void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		  enum MHD_RequestTerminationCode toe);
 int requests_in_flight(void);
@@ -102,6 +102,10 @@ enum MHD_Result reply(struct req *r, unsigned status, const char *ctype,
 enum MHD_Result reply_json(struct req *r, unsigned status, json_t *doc);
 enum MHD_Result reply_error(struct req *r, unsigned status, const char *code,
 			    const char *ja, const char *en);
+/* The same with one more header (Allow, Retry-After). */
+enum MHD_Result reply_error_hdr(struct req *r, unsigned status, const char *code,
+				const char *ja, const char *en, const char *hname,
+				const char *hvalue);
 /* 400 bad_input naming the field. */
 enum MHD_Result reply_bad(struct req *r, const char *field, const char *en,
 			  const char *ja);
@@ -128,6 +132,10 @@ json_t *body_json(struct req *r, enum MHD_Result *res);
  * On a wrong type, replies 400 and returns false. */
 bool jstr(struct req *r, json_t *o, const char *key, bool required, size_t max,
 	  const char **out, enum MHD_Result *res);
+/* An integer query parameter in lo..hi: *out is left alone when absent.
+ * Returns false after replying 400. */
+bool qint(struct req *r, const char *name, long lo, long hi, long *out,
+	  enum MHD_Result *res);
 /* Wipes every string in a JSON value in place (PINs, passwords). */
 void jwipe(json_t *v);
 const char *weekday_ja(jpki_day d);
@@ -142,9 +150,9 @@ struct route {
 	const char *pattern; /* "/api/v1/residents/{id}"; "*" as the last
 			      * segment takes the rest of the path */
 	route_fn fn;
-	int auth;	    /* minimum role (enum jpki_staff_role), 0 none */
-	const char *label;  /* metrics */
-	bool in_openapi;    /* documented in openapi.json */
+	int auth;	   /* minimum role (enum jpki_staff_role), 0 none */
+	const char *label; /* metrics */
+	bool in_openapi;   /* documented in openapi.json */
 };
 extern const struct route routes[];
 extern const size_t n_routes;
@@ -209,7 +217,6 @@ enum MHD_Result h_static(struct req *r, char **p);
 /* One audit row for a staff action, in its own transaction (staff.c). */
 jpki_err audit_staff(struct req *r, struct worker *w, const char *action,
 		     const char *object, const char *details_json);
-
 
 /* metrics */
 void metrics_observe(const char *label, unsigned status, uint64_t ns);

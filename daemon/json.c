@@ -1,4 +1,5 @@
 /* JSON helpers shared by the handlers. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,8 @@ json_t *jdate(jpki_day d)
 json_t *jwareki(jpki_day d)
 {
 	char buf[JPKI_WAREKI_BUFSZ];
-	if (d == JPKI_DAY_NONE || jpki_wareki(d, buf, sizeof buf, NULL, NULL) != JPKI_OK)
+	if (d == JPKI_DAY_NONE ||
+	    jpki_wareki(d, buf, sizeof buf, NULL, NULL) != JPKI_OK)
 		return json_null();
 	return json_string(buf);
 }
@@ -62,9 +64,10 @@ json_t *body_json(struct req *r, enum MHD_Result *res)
 	}
 	if (!json_is_object(doc)) {
 		json_decref(doc);
-		*res = reply_error(r, 400, "bad_json",
-				   "送信されたデータは JSON のオブジェクトにしてください。",
-				   "the body must be a JSON object");
+		*res = reply_error(
+		    r, 400, "bad_json",
+		    "送信されたデータは JSON のオブジェクトにしてください。",
+		    "the body must be a JSON object");
 		return NULL;
 	}
 	return doc;
@@ -82,10 +85,12 @@ bool jstr(struct req *r, json_t *o, const char *key, bool required, size_t max,
 		return false;
 	}
 	if (!json_is_string(v)) {
-		*res = reply_bad(r, key, "must be a string", "文字列で指定してください。");
+		*res =
+		    reply_bad(r, key, "must be a string", "文字列で指定してください。");
 		return false;
 	}
-	if (json_string_length(v) > max || strlen(json_string_value(v)) != json_string_length(v)) {
+	if (json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
 		*res = reply_bad(r, key, "is too long or contains NUL",
 				 "長すぎるか、使えない文字を含んでいます。");
 		return false;
@@ -110,4 +115,24 @@ void jwipe(json_t *v)
 		json_t *x;
 		json_array_foreach(v, i, x) jwipe(x);
 	}
+}
+
+bool qint(struct req *r, const char *name, long lo, long hi, long *out,
+	  enum MHD_Result *res)
+{
+	const char *v = query(r, name);
+	if (v == NULL)
+		return true;
+	char *end;
+	long x = strtol(v, &end, 10);
+	if (end == v || *end || x < lo || x > hi) {
+		char en[64], ja[96];
+		snprintf(en, sizeof en, "must be %ld..%ld", lo, hi);
+		snprintf(ja, sizeof ja, "%ldから%ldまでの数で指定してください。", lo,
+			 hi);
+		*res = reply_bad(r, name, en, ja);
+		return false;
+	}
+	*out = x;
+	return true;
 }

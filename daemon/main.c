@@ -133,12 +133,12 @@ static int set_opt(const char *name, const char *v, const char **pass_file)
 {
 	unsigned long x;
 	int rc;
-#define NUM(n, lo, hi, dst)                                                      \
-	if (strcmp(name, n) == 0) {                                              \
-		if ((rc = uint_opt(n, v, lo, hi, &x)) != 0)                      \
-			return rc;                                               \
-		dst = x;                                                         \
-		return 0;                                                        \
+#define NUM(n, lo, hi, dst)                                                            \
+	if (strcmp(name, n) == 0) {                                                    \
+		if ((rc = uint_opt(n, v, lo, hi, &x)) != 0)                            \
+			return rc;                                                     \
+		dst = x;                                                               \
+		return 0;                                                              \
 	}
 	NUM("threads", 1, 256, cfg.threads)
 	NUM("max-body", 1024, 16ul << 20, cfg.max_body)
@@ -165,8 +165,9 @@ static int set_opt(const char *name, const char *v, const char **pass_file)
 		unsigned char tmp[16];
 		if (inet_pton(AF_INET, cfg.host, tmp) != 1 &&
 		    inet_pton(AF_INET6, cfg.host, tmp) != 1)
-			return bad("--listen: '%.60s' is not an IP address (or localhost)",
-				   cfg.host);
+			return bad(
+			    "--listen: '%.60s' is not an IP address (or localhost)",
+			    cfg.host);
 		if ((rc = uint_opt("listen", colon + 1, 0, 65535, &x)) != 0)
 			return rc;
 		cfg.port = (uint16_t)x;
@@ -243,7 +244,8 @@ static char *read_passphrase(const char *file, int *rc)
 	}
 	FILE *f = fopen(file, "re");
 	if (f == NULL) {
-		fprintf(stderr, "jpkid: --passphrase-file %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "jpkid: --passphrase-file %s: %s\n", file,
+			strerror(errno));
 		*rc = 2;
 		return NULL;
 	}
@@ -279,7 +281,8 @@ static int load_office(void)
 {
 	FILE *f = fopen(cfg.office_file, "re");
 	if (f == NULL) {
-		fprintf(stderr, "jpkid: --office %s: %s\n", cfg.office_file, strerror(errno));
+		fprintf(stderr, "jpkid: --office %s: %s\n", cfg.office_file,
+			strerror(errno));
 		return 2;
 	}
 	char *text = malloc(1 << 20);
@@ -311,8 +314,8 @@ static int check_keys(struct worker *w)
 	jpki_err e = jpki_municipalities(w->store, &m, &n, &eb);
 	if (e == JPKI_OK && n > 0 &&
 	    (e = jpki_card_issuer_public(w->store, m[0].code, pub, &eb)) == JPKI_OK)
-		e = jpki_card_issuer_key(w->store, cfg.keys_dir, cfg.passphrase, pub, &key,
-					 code, &eb);
+		e = jpki_card_issuer_key(w->store, cfg.keys_dir, cfg.passphrase, pub,
+					 &key, code, &eb);
 	free(m);
 	jpki_card_issuer_key_free(key);
 	if (e == JPKI_OK)
@@ -467,16 +470,16 @@ static struct MHD_Daemon *start_http(void)
 		s6->sin6_port = htons(cfg.port);
 		flags |= MHD_USE_IPv6;
 	} else {
-		fprintf(stderr, "jpkid: --listen: '%s' is not an IP address\n", cfg.host);
+		fprintf(stderr, "jpkid: --listen: '%s' is not an IP address\n",
+			cfg.host);
 		return NULL;
 	}
 	return MHD_start_daemon(
 	    flags, cfg.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, cfg.conn_timeout,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	    (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 }
 
@@ -527,11 +530,13 @@ int main(int argc, char **argv)
 		workers_close();
 		return 3;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *di =
+	    MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	unsigned port = di ? di->port : cfg.port;
-	fprintf(stderr, "jpkid: listening on http://%s%s%s:%u/ (store %s, %u threads)\n",
-		strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
-		port, cfg.store_url, cfg.threads);
+	fprintf(stderr,
+		"jpkid: listening on http://%s%s%s:%u/ (store %s, %u threads)\n",
+		strchr(cfg.host, ':') ? "[" : "", cfg.host,
+		strchr(cfg.host, ':') ? "]" : "", port, cfg.store_url, cfg.threads);
 
 	int sig = 0;
 	sigwait(&set, &sig);

@@ -15,9 +15,20 @@
 /* ---- metrics ---- */
 
 static const char *const labels[] = {
-    "ocsp",	 "crl",	    "ca",	"api_public", "api_login",
-    "api_staff", "api_renew", "api_admin", "healthz",    "metrics",
-    "static",	 "not_found", "method_not_allowed", "unknown",
+    "ocsp",
+    "crl",
+    "ca",
+    "api_public",
+    "api_login",
+    "api_staff",
+    "api_renew",
+    "api_admin",
+    "healthz",
+    "metrics",
+    "static",
+    "not_found",
+    "method_not_allowed",
+    "unknown",
 };
 #define N_LABELS (sizeof labels / sizeof labels[0])
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -45,11 +56,13 @@ void metrics_observe(const char *label, unsigned status, uint64_t ns)
 {
 	struct label_stats *s = &stats[label_index(label)];
 	if (status < 600)
-		atomic_fetch_add_explicit(&s->by_status[status], 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->by_status[status], 1,
+					  memory_order_relaxed);
 	double sec = (double)ns / 1e9;
 	for (size_t i = 0; i < N_BUCKETS; i++)
 		if (sec <= buckets[i]) {
-			atomic_fetch_add_explicit(&s->bucket[i], 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&s->bucket[i], 1,
+						  memory_order_relaxed);
 			break;
 		}
 	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
@@ -61,8 +74,8 @@ struct buf {
 	size_t n, cap;
 };
 
-__attribute__((format(printf, 2, 3))) static void bprintf(struct buf *b, const char *fmt,
-							   ...)
+__attribute__((format(printf, 2, 3))) static void bprintf(struct buf *b,
+							  const char *fmt, ...)
 {
 	va_list ap;
 	for (;;) {
@@ -97,10 +110,11 @@ enum MHD_Result h_metrics(struct req *r, char **p)
 		for (unsigned c = 100; c < 600; c++) {
 			unsigned long long v = atomic_load(&stats[i].by_status[c]);
 			if (v)
-				bprintf(&b,
-					"jpkid_requests_total{route=\"%s\",code=\"%u\"} "
-					"%llu\n",
-					labels[i], c, v);
+				bprintf(
+				    &b,
+				    "jpkid_requests_total{route=\"%s\",code=\"%u\"} "
+				    "%llu\n",
+				    labels[i], c, v);
 		}
 	bprintf(&b, "# HELP jpkid_request_duration_seconds Time to answer, by route.\n"
 		    "# TYPE jpkid_request_duration_seconds histogram\n");
@@ -115,35 +129,37 @@ enum MHD_Result h_metrics(struct req *r, char **p)
 				"le=\"%g\"} %llu\n",
 				labels[i], buckets[k], cum);
 		}
-		bprintf(&b,
-			"jpkid_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-			"%llu\n"
-			"jpkid_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-			"jpkid_request_duration_seconds_count{route=\"%s\"} %llu\n",
-			labels[i], count, labels[i],
-			(double)atomic_load(&stats[i].sum_ns) / 1e9, labels[i], count);
+		bprintf(
+		    &b,
+		    "jpkid_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+		    "%llu\n"
+		    "jpkid_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+		    "jpkid_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		    labels[i], count, labels[i],
+		    (double)atomic_load(&stats[i].sum_ns) / 1e9, labels[i], count);
 	}
-	bprintf(&b,
-		"# HELP jpkid_ocsp_responses_total OCSP answers by where they came from.\n"
-		"# TYPE jpkid_ocsp_responses_total counter\n"
-		"jpkid_ocsp_responses_total{source=\"cache\"} %llu\n"
-		"jpkid_ocsp_responses_total{source=\"store\"} %llu\n"
-		"jpkid_ocsp_responses_total{source=\"live\"} %llu\n"
-		"# HELP jpkid_store_errors_total Store and internal errors.\n"
-		"# TYPE jpkid_store_errors_total counter\n"
-		"jpkid_store_errors_total %llu\n"
-		"# HELP jpkid_crl_builds_total CRLs built and signed.\n"
-		"# TYPE jpkid_crl_builds_total counter\n"
-		"jpkid_crl_builds_total %llu\n"
-		"# HELP jpkid_sessions Staff sessions alive.\n"
-		"# TYPE jpkid_sessions gauge\n"
-		"jpkid_sessions %zu\n"
-		"# HELP jpkid_uptime_seconds Seconds since start.\n"
-		"# TYPE jpkid_uptime_seconds gauge\n"
-		"jpkid_uptime_seconds %lld\n",
-		atomic_load(&m_ocsp_cache), atomic_load(&m_ocsp_store),
-		atomic_load(&m_ocsp_live), atomic_load(&m_store_errors),
-		atomic_load(&m_crl_builds), sessions_count(), (long long)uptime_s());
+	bprintf(
+	    &b,
+	    "# HELP jpkid_ocsp_responses_total OCSP answers by where they came from.\n"
+	    "# TYPE jpkid_ocsp_responses_total counter\n"
+	    "jpkid_ocsp_responses_total{source=\"cache\"} %llu\n"
+	    "jpkid_ocsp_responses_total{source=\"store\"} %llu\n"
+	    "jpkid_ocsp_responses_total{source=\"live\"} %llu\n"
+	    "# HELP jpkid_store_errors_total Store and internal errors.\n"
+	    "# TYPE jpkid_store_errors_total counter\n"
+	    "jpkid_store_errors_total %llu\n"
+	    "# HELP jpkid_crl_builds_total CRLs built and signed.\n"
+	    "# TYPE jpkid_crl_builds_total counter\n"
+	    "jpkid_crl_builds_total %llu\n"
+	    "# HELP jpkid_sessions Staff sessions alive.\n"
+	    "# TYPE jpkid_sessions gauge\n"
+	    "jpkid_sessions %zu\n"
+	    "# HELP jpkid_uptime_seconds Seconds since start.\n"
+	    "# TYPE jpkid_uptime_seconds gauge\n"
+	    "jpkid_uptime_seconds %lld\n",
+	    atomic_load(&m_ocsp_cache), atomic_load(&m_ocsp_store),
+	    atomic_load(&m_ocsp_live), atomic_load(&m_store_errors),
+	    atomic_load(&m_crl_builds), sessions_count(), (long long)uptime_s());
 	if (b.p == NULL)
 		return reply_internal(r, "out of memory");
 	enum MHD_Result res =
@@ -161,9 +177,9 @@ enum MHD_Result h_healthz(struct req *r, char **p)
 	int64_t v;
 	if (w == NULL || jpki_store_data_version(w->store, &v) != JPKI_OK) {
 		atomic_fetch_add(&m_store_errors, 1);
-		return reply_json(r, 503,
-				  json_pack("{s:s,s:s}", "status", "unavailable", "store",
-					    "error"));
+		return reply_json(
+		    r, 503,
+		    json_pack("{s:s,s:s}", "status", "unavailable", "store", "error"));
 	}
 	return reply_json(r, 200,
 			  json_pack("{s:s,s:s,s:i,s:I}", "status", "ok", "store", "ok",
@@ -206,7 +222,8 @@ static enum MHD_Result not_found(struct req *r)
 static enum MHD_Result serve_file(struct req *r, const char *rel, bool nocache)
 {
 	char path[4096];
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg.web_root, rel) >= sizeof path)
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg.web_root, rel) >=
+	    sizeof path)
 		return not_found(r);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -229,7 +246,8 @@ static enum MHD_Result serve_file(struct req *r, const char *rel, bool nocache)
 	} else {
 		resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
 		if (resp) {
-			MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+			MHD_add_response_header(resp, "X-Content-Type-Options",
+						"nosniff");
 			MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 			MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 		} else {
@@ -239,7 +257,8 @@ static enum MHD_Result serve_file(struct req *r, const char *rel, bool nocache)
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(resp, "Cache-Control", nocache ? "no-cache" : "max-age=300");
+	MHD_add_response_header(resp, "Cache-Control",
+				nocache ? "no-cache" : "max-age=300");
 	MHD_add_response_header(
 	    resp, "Content-Security-Policy",
 	    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "

@@ -58,7 +58,7 @@ static bool kind_of(const char *s, enum jpki_pki_kind *k)
 
 /* ---- the OCSP cache ---- */
 
-#define OCSP_BUCKETS (1u << 16)
+#define OCSP_BUCKETS	 (1u << 16)
 #define OCSP_MAX_ENTRIES (1u << 18)
 
 struct ocsp_entry {
@@ -120,8 +120,8 @@ static void response_meta(const unsigned char *der, size_t n, struct ocsp_meta *
 		m->cacheable = OCSP_resp_count(bs) > 0;
 		for (int i = 0; i < OCSP_resp_count(bs); i++) {
 			ASN1_GENERALIZEDTIME *thisupd, *nextupd = NULL;
-			OCSP_single_get0_status(OCSP_resp_get0(bs, i), NULL, NULL, &thisupd,
-						&nextupd);
+			OCSP_single_get0_status(OCSP_resp_get0(bs, i), NULL, NULL,
+						&thisupd, &nextupd);
 			int64_t nu = asn1_to_unix(nextupd);
 			if (nu == 0)
 				m->cacheable = false;
@@ -144,8 +144,8 @@ static bool has_nonce(const unsigned char *der, size_t n)
 	return nonce;
 }
 
-static void ocsp_headers(struct MHD_Response *resp, int64_t produced, int64_t next_update,
-			 const char *etag, int64_t now)
+static void ocsp_headers(struct MHD_Response *resp, int64_t produced,
+			 int64_t next_update, const char *etag, int64_t now)
 {
 	char v[80], d[40];
 	int64_t age = next_update - now;
@@ -179,19 +179,23 @@ static enum MHD_Result ocsp_answer(struct req *r, const char *kind,
 	pthread_rwlock_rdlock(&cache_mu);
 	if (cache_gen == g) {
 		for (struct ocsp_entry *e = buckets[h % OCSP_BUCKETS]; e; e = e->next) {
-			if (e->hash != h || e->key_len != n || memcmp(e->key, der, n) != 0)
+			if (e->hash != h || e->key_len != n ||
+			    memcmp(e->key, der, n) != 0)
 				continue;
 			if (now >= e->stale_at)
 				break;
 			struct MHD_Response *resp = response_new(e->resp, e->resp_len);
 			size_t len = e->resp_len;
 			if (resp)
-				ocsp_headers(resp, e->produced, e->next_update, e->etag, now);
+				ocsp_headers(resp, e->produced, e->next_update, e->etag,
+					     now);
 			pthread_rwlock_unlock(&cache_mu);
 			if (resp == NULL)
 				return MHD_NO;
-			atomic_fetch_add_explicit(&m_ocsp_cache, 1, memory_order_relaxed);
-			return reply(r, 200, "application/ocsp-response", NULL, len, &resp);
+			atomic_fetch_add_explicit(&m_ocsp_cache, 1,
+						  memory_order_relaxed);
+			return reply(r, 200, "application/ocsp-response", NULL, len,
+				     &resp);
 		}
 	}
 	pthread_rwlock_unlock(&cache_mu);
@@ -225,15 +229,15 @@ static enum MHD_Result ocsp_answer(struct req *r, const char *kind,
 		unsigned char *key = malloc(n);
 		if (e && key) {
 			memcpy(key, der, n);
-			*e = (struct ocsp_entry){.hash = h,
-						 .key = key,
-						 .key_len = n,
-						 .resp = out,
-						 .resp_len = out_len,
-						 .produced = m.produced,
-						 .next_update = m.next_update,
-						 .stale_at = m.produced +
-							     (m.next_update - m.produced) / 2};
+			*e = (struct ocsp_entry){
+			    .hash = h,
+			    .key = key,
+			    .key_len = n,
+			    .resp = out,
+			    .resp_len = out_len,
+			    .produced = m.produced,
+			    .next_update = m.next_update,
+			    .stale_at = m.produced + (m.next_update - m.produced) / 2};
 			memcpy(e->etag, etag, sizeof etag);
 			out = NULL;
 			pthread_rwlock_wrlock(&cache_mu);
@@ -260,9 +264,10 @@ enum MHD_Result h_ocsp_post(struct req *r, char **p)
 {
 	const char *ct = header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ct == NULL || strncmp(ct, "application/ocsp-request", 24) != 0)
-		return reply_error(r, 415, "unsupported_media_type",
-				   "Content-Type は application/ocsp-request にしてください。",
-				   "Content-Type must be application/ocsp-request");
+		return reply_error(
+		    r, 415, "unsupported_media_type",
+		    "Content-Type は application/ocsp-request にしてください。",
+		    "Content-Type must be application/ocsp-request");
 	return ocsp_answer(r, p[0], (const unsigned char *)r->body, r->len);
 }
 
@@ -353,8 +358,9 @@ static void crl_meta(struct crl_entry *e)
 
 /* The current CRL of a scope, building one when there is none, it is
  * stale, or force. Called with crl_mu held. */
-static jpki_err crl_get_locked(struct worker *w, enum jpki_pki_kind k, const char *shard,
-			       bool force, struct crl_entry **out, struct jpki_errbuf *eb)
+static jpki_err crl_get_locked(struct worker *w, enum jpki_pki_kind k,
+			       const char *shard, bool force, struct crl_entry **out,
+			       struct jpki_errbuf *eb)
 {
 	char scope[32];
 	snprintf(scope, sizeof scope, "%s%s%s", k == JPKI_PKI_SIGN ? "sign" : "auth",
@@ -403,7 +409,8 @@ static enum MHD_Result crl_answer(struct req *r, const char *kind, const char *s
 {
 	enum jpki_pki_kind k;
 	if (!kind_of(kind, &k))
-		return reply_error(r, 404, "not_found", "CRL は sign と auth だけです。",
+		return reply_error(r, 404, "not_found",
+				   "CRL は sign と auth だけです。",
 				   "no such CRL (sign, auth)");
 	struct worker *w = worker_get();
 	if (w == NULL)
@@ -436,7 +443,8 @@ static enum MHD_Result crl_answer(struct req *r, const char *kind, const char *s
 	} else if (ims) {
 		struct tm tm = {0};
 		const char *end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		not_modified = end && *end == 0 && (int64_t)timegm(&tm) >= e->this_update;
+		not_modified =
+		    end && *end == 0 && (int64_t)timegm(&tm) >= e->this_update;
 	}
 	struct MHD_Response *resp =
 	    not_modified ? response_new("", 0) : response_new(e->der, e->len);
@@ -475,8 +483,8 @@ enum MHD_Result h_crl_shard(struct req *r, char **p)
 	snprintf(shard, sizeof shard, "%.6s", p[1]);
 	for (int i = 0; i < 6; i++)
 		if (shard[i] < '0' || shard[i] > '9')
-			return reply_error(r, 404, "not_found", "CRL が見つかりません。",
-					   "no such CRL");
+			return reply_error(r, 404, "not_found",
+					   "CRL が見つかりません。", "no such CRL");
 	return crl_answer(r, p[0], shard);
 }
 
@@ -485,11 +493,13 @@ static json_t *crl_json(const struct crl_entry *e)
 	const char *slash = strchr(e->scope, '/');
 	json_t *shard = slash ? json_string(slash + 1) : json_null();
 	char kind[8];
-	snprintf(kind, sizeof kind, "%.*s", (int)(slash ? slash - e->scope : 4), e->scope);
+	snprintf(kind, sizeof kind, "%.*s", (int)(slash ? slash - e->scope : 4),
+		 e->scope);
 	return json_pack("{s:s,s:o,s:I,s:o,s:o,s:i,s:I}", "kind", kind, "shard", shard,
 			 "number", (json_int_t)e->number, "this_update",
-			 jinstant(e->this_update), "next_update", jinstant(e->next_update),
-			 "entries", e->entries, "bytes", (json_int_t)e->len);
+			 jinstant(e->this_update), "next_update",
+			 jinstant(e->next_update), "entries", e->entries, "bytes",
+			 (json_int_t)e->len);
 }
 
 /* Publishes the full CRLs and every shard built so far, each with a new
@@ -507,15 +517,16 @@ enum MHD_Result h_crl_publish(struct req *r, char **p)
 	struct crl_entry *e;
 	jpki_err rc = JPKI_OK;
 	for (int k = 0; rc == JPKI_OK && k < 2; k++)
-		if ((rc = crl_get_locked(w, (enum jpki_pki_kind)k, NULL, true, &e, &eb)) ==
-		    JPKI_OK)
+		if ((rc = crl_get_locked(w, (enum jpki_pki_kind)k, NULL, true, &e,
+					 &eb)) == JPKI_OK)
 			json_array_append_new(arr, crl_json(e));
 	for (e = crls; rc == JPKI_OK && e; e = e->next) {
 		const char *slash = strchr(e->scope, '/');
 		if (slash == NULL)
 			continue;
 		struct crl_entry *x;
-		enum jpki_pki_kind k = e->scope[0] == 's' ? JPKI_PKI_SIGN : JPKI_PKI_AUTH;
+		enum jpki_pki_kind k =
+		    e->scope[0] == 's' ? JPKI_PKI_SIGN : JPKI_PKI_AUTH;
 		if ((rc = crl_get_locked(w, k, slash + 1, true, &x, &eb)) == JPKI_OK)
 			json_array_append_new(arr, crl_json(x));
 	}
@@ -564,10 +575,12 @@ enum MHD_Result h_ca_cert(struct req *r, char **p)
 		if (strlen(names[i]) == (size_t)(dot - p[0]) &&
 		    strncmp(p[0], names[i], strlen(names[i])) == 0)
 			which = names[i];
-	bool pem = dot && strcmp(dot, ".pem") == 0, der = dot && strcmp(dot, ".der") == 0;
+	bool pem = dot && strcmp(dot, ".pem") == 0,
+	     der = dot && strcmp(dot, ".der") == 0;
 	if (which == NULL || (!pem && !der))
-		return reply_error(r, 404, "not_found", "CA 証明書が見つかりません。",
-				   "no such CA certificate (root, sign, auth; .pem, .der)");
+		return reply_error(
+		    r, 404, "not_found", "CA 証明書が見つかりません。",
+		    "no such CA certificate (root, sign, auth; .pem, .der)");
 	struct worker *w = worker_get();
 	if (w == NULL)
 		return reply_error(r, 503, "unavailable", "ただいま利用できません。",

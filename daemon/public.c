@@ -47,7 +47,8 @@ static bool qbool(struct req *r, const char *name, bool *out, enum MHD_Result *r
 		*out = true;
 		return true;
 	}
-	*res = reply_bad(r, name, "must be true or false", "true か false で指定してください。");
+	*res = reply_bad(r, name, "must be true or false",
+			 "true か false で指定してください。");
 	return false;
 }
 
@@ -84,11 +85,11 @@ static json_t *window_json(jpki_day expires, jpki_day on)
 	if (jpki_renewal_window(expires, &first, &last) != JPKI_OK ||
 	    jpki_window_state_on(expires, on, &s) != JPKI_OK)
 		return NULL;
-	json_t *o = json_pack("{s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "expires", jdate(expires),
-			      "first", jdate(first), "last", jdate(last), "state",
-			      jpki_window_state_name(s), "expires_wareki",
-			      jwareki(expires), "first_wareki", jwareki(first),
-			      "last_wareki", jwareki(last));
+	json_t *o =
+	    json_pack("{s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "expires", jdate(expires),
+		      "first", jdate(first), "last", jdate(last), "state",
+		      jpki_window_state_name(s), "expires_wareki", jwareki(expires),
+		      "first_wareki", jwareki(first), "last_wareki", jwareki(last));
 	if (o && s == JPKI_WINDOW_OPEN)
 		json_object_set_new(o, "days_left", json_integer(last - on));
 	else if (o && s == JPKI_WINDOW_NOT_YET)
@@ -149,8 +150,8 @@ static json_t *office_day_json(jpki_day d)
 	if (jpki_office_next_open(office, d, 400, &next) != JPKI_OK)
 		next = JPKI_DAY_NONE;
 	return json_pack("{s:o,s:o,s:s,s:b,s:o,s:o,s:o,s:s,s:o,s:o}", "date", jdate(d),
-			 "wareki", jwareki(d), "weekday", weekday_ja(d), "open", od.open,
-			 "hours", hours_json(&od.hours), "reason",
+			 "wareki", jwareki(d), "weekday", weekday_ja(d), "open",
+			 od.open, "hours", hours_json(&od.hours), "reason",
 			 od.open ? json_null()
 				 : json_string(jpki_closed_reason_name(od.reason)),
 			 "detail", od.detail ? json_string(od.detail) : json_null(),
@@ -199,8 +200,9 @@ static json_t *reservable_json(jpki_day expires, int64_t now)
 	} else if (e != JPKI_OK) {
 		snprintf(ja, sizeof ja, "予約できる開庁日がありません。");
 	}
-	return json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "bookable", e == JPKI_OK,
-			 "first", jdate(e == JPKI_OK ? rv.first : JPKI_DAY_NONE), "last",
+	return json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "bookable",
+			 e == JPKI_OK, "first",
+			 jdate(e == JPKI_OK ? rv.first : JPKI_DAY_NONE), "last",
 			 jdate(e == JPKI_OK ? rv.last : JPKI_DAY_NONE), "opens_on",
 			 jdate(rv.opens_on), "window_first", jdate(wfirst),
 			 "window_last", jdate(wlast), "first_wareki",
@@ -216,7 +218,8 @@ enum MHD_Result h_window(struct req *r, char **p)
 	(void)p;
 	enum MHD_Result res;
 	jpki_day expires = JPKI_DAY_NONE, on = today();
-	if (!qdate(r, "expires", true, &expires, &res) || !qdate(r, "on", false, &on, &res))
+	if (!qdate(r, "expires", true, &expires, &res) ||
+	    !qdate(r, "on", false, &on, &res))
 		return res;
 	json_t *o = window_json(expires, on);
 	return o ? reply_json(r, 200, o) : out_of_range(r, "expires");
@@ -244,7 +247,8 @@ enum MHD_Result h_cert_expiry(struct req *r, char **p)
 	    !qbool(r, "ward_present", &ward_present, &res))
 		return res;
 	if (q.issued < q.birth)
-		return reply_bad(r, "issued", "is before birth", "生年月日より前です。");
+		return reply_bad(r, "issued", "is before birth",
+				 "生年月日より前です。");
 	if (q.kind == JPKI_CERT_AUTH && q.auth_expires != JPKI_DAY_NONE)
 		return reply_bad(r, "auth_expires",
 				 "caps only a signing certificate (kind=sign)",
@@ -257,17 +261,19 @@ enum MHD_Result h_cert_expiry(struct req *r, char **p)
 			    r, 422, "not_eligible",
 			    el.sign == JPKI_INELIGIBLE_UNDER_15
 				? "15歳未満の方には署名用電子証明書は発行されません。"
-				: "成年被後見人の方の署名用電子証明書は、本人が来庁した場合に限り発行します。",
+				: "成年被後見人の方の署名用電子証明書は、本人が来庁した"
+				  "場合に限り発行します。",
 			    jpki_ineligible_reason(el.sign));
 	}
 	struct jpki_cert_validity v;
 	struct jpki_errbuf eb = {{0}};
 	jpki_err e = jpki_cert_expiry(&q, &v, &eb);
 	if (e == JPKI_ERR_REFUSED)
-		return reply_error(r, 422, "not_eligible",
-				   "発行日の時点でカード・利用者証明用電子証明書・在留期間の"
-				   "いずれかが終わっているため、発行できません。",
-				   eb.msg);
+		return reply_error(
+		    r, 422, "not_eligible",
+		    "発行日の時点でカード・利用者証明用電子証明書・在留期間の"
+		    "いずれかが終わっているため、発行できません。",
+		    eb.msg);
 	if (e != JPKI_OK)
 		return out_of_range(r, "issued");
 	return reply_json(
@@ -293,25 +299,28 @@ enum MHD_Result h_card_expiry(struct req *r, char **p)
 	    !qdate(r, "stay_expires", false, &stay, &res) || !qfeb29(r, &f, &res))
 		return res;
 	if (applied < birth)
-		return reply_bad(r, "applied", "is before birth", "生年月日より前です。");
+		return reply_bad(r, "applied", "is before birth",
+				 "生年月日より前です。");
 	if (issued < applied)
-		return reply_bad(r, "issued", "is before applied", "申請日より前です。");
+		return reply_bad(r, "issued", "is before applied",
+				 "申請日より前です。");
 	struct jpki_card_validity v;
 	struct jpki_errbuf eb = {{0}};
 	jpki_err e = jpki_card_expiry(birth, applied, issued, stay, f, &v, &eb);
 	if (e == JPKI_ERR_REFUSED)
-		return reply_error(r, 422, "not_eligible",
-				   "発行日の時点で在留期間が終わっているため、発行できません。",
-				   eb.msg);
+		return reply_error(
+		    r, 422, "not_eligible",
+		    "発行日の時点で在留期間が終わっているため、発行できません。",
+		    eb.msg);
 	if (e != JPKI_OK)
 		return out_of_range(r, "issued");
-	return reply_json(
-	    r, 200,
-	    json_pack("{s:o,s:o,s:s,s:i,s:i,s:i}", "expires", jdate(v.expires),
-		      "expires_wareki", jwareki(v.expires), "limited_by",
-		      jpki_limit_name(v.limited_by), "nth_birthday", v.nth_birthday,
-		      "age_at_application", v.age_at_application, "adult_age",
-		      v.adult_age));
+	return reply_json(r, 200,
+			  json_pack("{s:o,s:o,s:s,s:i,s:i,s:i}", "expires",
+				    jdate(v.expires), "expires_wareki",
+				    jwareki(v.expires), "limited_by",
+				    jpki_limit_name(v.limited_by), "nth_birthday",
+				    v.nth_birthday, "age_at_application",
+				    v.age_at_application, "adult_age", v.adult_age));
 }
 
 enum MHD_Result h_bring(struct req *r, char **p)
@@ -321,7 +330,8 @@ enum MHD_Result h_bring(struct req *r, char **p)
 	enum jpki_applicant a;
 	const char *ps = query(r, "procedure"), *as = query(r, "applicant");
 	if (ps == NULL || jpki_procedure_parse(ps, &pr) != JPKI_OK)
-		return reply_bad(r, "procedure", "must be renew, issue, pin-reset or revoke",
+		return reply_bad(r, "procedure",
+				 "must be renew, issue, pin-reset or revoke",
 				 "renew, issue, pin-reset, revoke のいずれかです。");
 	if (as == NULL || jpki_applicant_parse(as, &a) != JPKI_OK)
 		return reply_bad(
@@ -334,9 +344,9 @@ enum MHD_Result h_bring(struct req *r, char **p)
 	jpki_err e;
 	json_t *o = bring_json(pr, a, &eb, &e);
 	if (e == JPKI_ERR_REFUSED)
-		return reply_error(r, 422, "not_allowed",
-				   "この手続は代理人ではできません。本人が来庁してください。",
-				   eb.msg);
+		return reply_error(
+		    r, 422, "not_allowed",
+		    "この手続は代理人ではできません。本人が来庁してください。", eb.msg);
 	return o ? reply_json(r, 200, o) : reply_internal(r, eb.msg);
 }
 
@@ -358,17 +368,10 @@ enum MHD_Result h_open_days(struct req *r, char **p)
 	jpki_day from = today();
 	if (!qdate(r, "from", false, &from, &res))
 		return res;
-	const char *c = query(r, "count");
-	int count = 10;
-	if (c) {
-		char *end;
-		long x = strtol(c, &end, 10);
-		if (end == c || *end || x < 1 || x > 60)
-			return reply_bad(r, "count", "must be 1..60",
-					 "1から60までの数で指定してください。");
-		count = (int)x;
-	}
-	return reply_json(r, 200, open_days_json(from, count));
+	long count = 10;
+	if (!qint(r, "count", 1, 60, &count, &res))
+		return res;
+	return reply_json(r, 200, open_days_json(from, (int)count));
 }
 
 enum MHD_Result h_holidays(struct req *r, char **p)
@@ -380,15 +383,17 @@ enum MHD_Result h_holidays(struct req *r, char **p)
 	struct jpki_holiday hs[JPKI_HOLIDAYS_MAX];
 	size_t n;
 	if (y == NULL || end == y || *end || year < JPKI_HOLIDAY_YEAR_MIN ||
-	    year > JPKI_HOLIDAY_YEAR_MAX || jpki_holidays_in_year((int)year, hs, &n) != JPKI_OK)
+	    year > JPKI_HOLIDAY_YEAR_MAX ||
+	    jpki_holidays_in_year((int)year, hs, &n) != JPKI_OK)
 		return reply_bad(r, "year", "must be a year 1948..2099",
 				 "1948年から2099年までの西暦で指定してください。");
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_pack("{s:o,s:s,s:s}", "date", jdate(hs[i].day),
-						   "weekday", weekday_ja(hs[i].day),
-						   "name", hs[i].name));
-	return reply_json(r, 200, json_pack("{s:i,s:o}", "year", (int)year, "holidays", a));
+		json_array_append_new(
+		    a, json_pack("{s:o,s:s,s:s}", "date", jdate(hs[i].day), "weekday",
+				 weekday_ja(hs[i].day), "name", hs[i].name));
+	return reply_json(r, 200,
+			  json_pack("{s:i,s:o}", "year", (int)year, "holidays", a));
 }
 
 enum MHD_Result h_wareki(struct req *r, char **p)
@@ -403,8 +408,8 @@ enum MHD_Result h_wareki(struct req *r, char **p)
 	if (jpki_wareki(d, buf, sizeof buf, &era, NULL) != JPKI_OK)
 		return out_of_range(r, "date");
 	return reply_json(r, 200,
-			  json_pack("{s:o,s:s,s:o}", "date", jdate(d), "wareki", buf, "era",
-				    era ? json_string(era) : json_null()));
+			  json_pack("{s:o,s:s,s:o}", "date", jdate(d), "wareki", buf,
+				    "era", era ? json_string(era) : json_null()));
 }
 
 enum MHD_Result h_reservable(struct req *r, char **p)
@@ -418,7 +423,8 @@ enum MHD_Result h_reservable(struct req *r, char **p)
 	const char *ns = query(r, "now");
 	struct jpki_errbuf eb = {{0}};
 	if (ns && jpki_instant_parse(ns, &now, &eb) != JPKI_OK)
-		return reply_bad(r, "now", eb.msg, "日時（ISO 8601）として読めません。");
+		return reply_bad(r, "now", eb.msg,
+				 "日時（ISO 8601）として読めません。");
 	json_t *o = reservable_json(expires, now);
 	return o ? reply_json(r, 200, o) : out_of_range(r, "expires");
 }
@@ -429,26 +435,29 @@ enum MHD_Result h_guide(struct req *r, char **p)
 	enum MHD_Result res;
 	jpki_day on = today(), expires = JPKI_DAY_NONE, birth = JPKI_DAY_NONE,
 		 issued = JPKI_DAY_NONE;
-	if (!qdate(r, "on", false, &on, &res) || !qdate(r, "expires", false, &expires, &res) ||
+	if (!qdate(r, "on", false, &on, &res) ||
+	    !qdate(r, "expires", false, &expires, &res) ||
 	    !qdate(r, "birth", false, &birth, &res) ||
 	    !qdate(r, "issued", false, &issued, &res))
 		return res;
 	const char *from = "expires";
 	if (expires == JPKI_DAY_NONE) {
 		if (birth == JPKI_DAY_NONE || issued == JPKI_DAY_NONE)
-			return reply_bad(r, "expires",
-					 "give expires, or birth and issued",
-					 "有効期限、または生年月日と発行日を入力してください。");
+			return reply_bad(
+			    r, "expires", "give expires, or birth and issued",
+			    "有効期限、または生年月日と発行日を入力してください。");
 		if (issued < birth)
 			return reply_bad(r, "issued", "is before birth",
 					 "発行日が生年月日より前です。");
 		/* A certificate runs to the 5th birthday after its issue. */
-		if (jpki_nth_birthday_after(birth, issued, 5, cfg.feb29, &expires) != JPKI_OK)
+		if (jpki_nth_birthday_after(birth, issued, 5, cfg.feb29, &expires) !=
+		    JPKI_OK)
 			return out_of_range(r, "issued");
 		from = "birth_issued";
 	} else if (birth != JPKI_DAY_NONE || issued != JPKI_DAY_NONE) {
-		return reply_bad(r, "expires", "give expires, or birth and issued, not both",
-				 "有効期限か、生年月日と発行日の、どちらか一方を入力してください。");
+		return reply_bad(
+		    r, "expires", "give expires, or birth and issued, not both",
+		    "有効期限か、生年月日と発行日の、どちらか一方を入力してください。");
 	}
 	json_t *win = window_json(expires, on);
 	if (win == NULL)
@@ -467,11 +476,10 @@ enum MHD_Result h_guide(struct req *r, char **p)
 	}
 	json_t *today_o = office_day_json(on);
 	json_t *days = open_days_json(on, 7);
-	json_t *office_o = json_pack("{s:s,s:o,s:o}", "name", jpki_office_name(office),
-				     "today", today_o ? today_o : json_null(),
-				     "open_days",
-				     days ? json_incref(json_object_get(days, "days"))
-					  : json_array());
+	json_t *office_o =
+	    json_pack("{s:s,s:o,s:o}", "name", jpki_office_name(office), "today",
+		      today_o ? today_o : json_null(), "open_days",
+		      days ? json_incref(json_object_get(days, "days")) : json_array());
 	json_decref(days);
 	/* Booking as of now, or as of 09:00 JST (00:00 UTC) of `on` when
 	 * asked about another day. */
@@ -479,11 +487,11 @@ enum MHD_Result h_guide(struct req *r, char **p)
 	if (on != jpki_jst_day(now))
 		now = (int64_t)on * 86400;
 	json_t *rv = reservable_json(expires, now);
-	return reply_json(
-	    r, 200,
-	    json_pack("{s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "today", jdate(on),
-		      "today_wareki", jwareki(on), "computed_from", from, "expires",
-		      jdate(expires), "expires_wareki", jwareki(expires), "window", win,
-		      "bring", bring, "office", office_o, "reservable",
-		      rv ? rv : json_null()));
+	return reply_json(r, 200,
+			  json_pack("{s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "today",
+				    jdate(on), "today_wareki", jwareki(on),
+				    "computed_from", from, "expires", jdate(expires),
+				    "expires_wareki", jwareki(expires), "window", win,
+				    "bring", bring, "office", office_o, "reservable",
+				    rv ? rv : json_null()));
 }

@@ -64,14 +64,13 @@ enum MHD_Result reply_json(struct req *r, unsigned status, json_t *doc)
 	return reply(r, status, "application/json; charset=utf-8", NULL, n, &resp);
 }
 
-enum MHD_Result reply_error(struct req *r, unsigned status, const char *code,
-			    const char *ja, const char *en)
+enum MHD_Result reply_error_hdr(struct req *r, unsigned status, const char *code,
+				const char *ja, const char *en, const char *hname,
+				const char *hvalue)
 {
-	json_t *doc = json_pack("{s:s,s:s,s:s}", "error", code, "message", ja,
-				"message_en", en);
-	if (doc == NULL)
-		return MHD_NO;
-	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_t *doc =
+	    json_pack("{s:s,s:s,s:s}", "error", code, "message", ja, "message_en", en);
+	char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
 	if (s == NULL)
 		return MHD_NO;
@@ -81,7 +80,15 @@ enum MHD_Result reply_error(struct req *r, unsigned status, const char *code,
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (hname)
+		MHD_add_response_header(resp, hname, hvalue);
 	return reply(r, status, "application/json; charset=utf-8", NULL, n, &resp);
+}
+
+enum MHD_Result reply_error(struct req *r, unsigned status, const char *code,
+			    const char *ja, const char *en)
+{
+	return reply_error_hdr(r, status, code, ja, en, NULL, NULL);
 }
 
 enum MHD_Result reply_bad(struct req *r, const char *field, const char *en,
@@ -112,9 +119,10 @@ enum MHD_Result reply_reg(struct req *r, jpki_err e, const struct jpki_reg_msg *
 		fprintf(stderr, "jpkid: %s %s: %s\n", r->method, r->url, m->en);
 		atomic_fetch_add(&m_store_errors, 1);
 		if (e == JPKI_ERR_CONFLICT)
-			return reply_error(r, 409, "conflict",
-					   "ほかの操作と重なりました。もう一度お試しください。",
-					   "a concurrent change got there first; try again");
+			return reply_error(
+			    r, 409, "conflict",
+			    "ほかの操作と重なりました。もう一度お試しください。",
+			    "a concurrent change got there first; try again");
 		return reply_error(
 		    r, 500, "internal",
 		    "内部エラーが発生しました。時間をおいて再度お試しください。",
@@ -135,8 +143,8 @@ enum MHD_Result reply_reg(struct req *r, jpki_err e, const struct jpki_reg_msg *
 		break;
 	case JPKI_ERR_REFUSED:
 		status = 422;
-		if (strcmp(code, "in_progress") == 0 || strcmp(code, "card_busy") == 0 ||
-		    strcmp(code, "changed") == 0)
+		if (strcmp(code, "in_progress") == 0 ||
+		    strcmp(code, "card_busy") == 0 || strcmp(code, "changed") == 0)
 			status = 409;
 		break;
 	default:
@@ -212,8 +220,7 @@ static void log_request(const struct req *r, uint64_t ns)
 	pthread_mutex_lock(&log_mu);
 	fprintf(log_fp, "%s %s \"%s %.120s%s\" %d %zu %.3fms %s\n", t, r->client,
 		r->method, r->url, strlen(r->url) > 120 ? "..." : "", r->status,
-		r->out_bytes, (double)ns / 1e6,
-		r->staff.user[0] ? r->staff.user : "-");
+		r->out_bytes, (double)ns / 1e6, r->staff.user[0] ? r->staff.user : "-");
 	pthread_mutex_unlock(&log_mu);
 }
 
@@ -265,9 +272,9 @@ static enum MHD_Result route(struct req *r)
 				   "the URL is too long");
 	/* The pages take every other GET, but never the API's or the PKI's
 	 * prefixes: an unknown URL there is a 404 (or 405) in JSON. */
-	bool reserved = strncmp(r->url, "/api/", 5) == 0 ||
-			strncmp(r->url, "/ocsp/", 6) == 0 ||
-			strncmp(r->url, "/crl/", 5) == 0 || strncmp(r->url, "/ca/", 4) == 0;
+	bool reserved =
+	    strncmp(r->url, "/api/", 5) == 0 || strncmp(r->url, "/ocsp/", 6) == 0 ||
+	    strncmp(r->url, "/crl/", 5) == 0 || strncmp(r->url, "/ca/", 4) == 0;
 	for (size_t i = 0; i < n_routes; i++) {
 		if (reserved && routes[i].fn == h_static)
 			continue;
@@ -287,21 +294,9 @@ static enum MHD_Result route(struct req *r)
 	}
 	if (found == NULL && allow[0]) {
 		r->route = "method_not_allowed";
-		json_t *doc = json_pack("{s:s,s:s,s:s}", "error", "method_not_allowed",
-					"message", "このメソッドは使えません。",
-					"message_en", "method not allowed");
-		char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-		json_decref(doc);
-		if (s == NULL)
-			return MHD_NO;
-		size_t n = strlen(s);
-		struct MHD_Response *resp = response_new(s, n);
-		free(s);
-		if (resp == NULL)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Allow", allow);
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
-		return reply(r, 405, "application/json; charset=utf-8", NULL, n, &resp);
+		return reply_error_hdr(r, 405, "method_not_allowed",
+				       "このメソッドは使えません。",
+				       "method not allowed", "Allow", allow);
 	}
 	if (found == NULL) {
 		r->route = "not_found";
@@ -335,7 +330,8 @@ static void client_of(struct req *r)
 		return;
 	const struct sockaddr *sa = ci->client_addr;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 			  r->client, sizeof r->client);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
@@ -359,8 +355,8 @@ static void client_of(struct req *r)
 }
 
 enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-			   const char *method, const char *version,
-			   const char *upload, size_t *upload_size, void **con_cls)
+			   const char *method, const char *version, const char *upload,
+			   size_t *upload_size, void **con_cls)
 {
 	(void)cls;
 	(void)version;

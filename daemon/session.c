@@ -67,7 +67,8 @@ static void random_token(char *out, size_t outsz)
 
 static bool expired(const struct session *s, int64_t now)
 {
-	return now - s->last_seen >= cfg.session_idle || now - s->created >= cfg.session_max;
+	return now - s->last_seen >= cfg.session_idle ||
+	       now - s->created >= cfg.session_max;
 }
 
 static int64_t expiry_of(const struct session *s, bool idle)
@@ -168,8 +169,8 @@ bool session_check(struct req *r, int min_role, struct session_view *sv,
 		struct worker *w = worker_get();
 		struct jpki_staff st;
 		struct jpki_errbuf eb = {{0}};
-		jpki_err e = w ? jpki_staff_get(w->store, s->who.user, &st, &eb)
-			       : JPKI_ERR_IO;
+		jpki_err e =
+		    w ? jpki_staff_get(w->store, s->who.user, &st, &eb) : JPKI_ERR_IO;
 		if (e == JPKI_OK && !st.disabled) {
 			s->who.role = st.role; /* a role change takes effect */
 			s->checked = now;
@@ -195,17 +196,19 @@ bool session_check(struct req *r, int min_role, struct session_view *sv,
 		size_t n = strlen(s->csrf);
 		if (t == NULL || strlen(t) != n || CRYPTO_memcmp(t, s->csrf, n) != 0) {
 			pthread_mutex_unlock(&mu);
-			*res = reply_error(r, 403, "csrf",
-					   "画面を再読み込みしてから、もう一度操作してください。",
-					   "missing or wrong X-CSRF-Token");
+			*res = reply_error(
+			    r, 403, "csrf",
+			    "画面を再読み込みしてから、もう一度操作してください。",
+			    "missing or wrong X-CSRF-Token");
 			return false;
 		}
 	}
 	s->last_seen = now;
 	pthread_mutex_unlock(&mu);
 	if ((int)sv->role < min_role) {
-		*res = reply_error(r, 403, "forbidden", "この操作を行う権限がありません。",
-				   "your role does not allow this");
+		*res =
+		    reply_error(r, 403, "forbidden", "この操作を行う権限がありません。",
+				"your role does not allow this");
 		return false;
 	}
 	return true;
@@ -321,22 +324,10 @@ enum MHD_Result h_login(struct req *r, char **p)
 		json_decref(body);
 		char ra[24];
 		snprintf(ra, sizeof ra, "%lld", (long long)wait);
-		json_t *doc = json_pack(
-		    "{s:s,s:s,s:s}", "error", "rate_limited", "message",
+		return reply_error_hdr(
+		    r, 429, "rate_limited",
 		    "ログインの失敗が続いたため、しばらく待ってからお試しください。",
-		    "message_en", "too many failed logins; try again later");
-		char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-		json_decref(doc);
-		if (s == NULL)
-			return MHD_NO;
-		size_t n = strlen(s);
-		struct MHD_Response *resp = response_new(s, n);
-		free(s);
-		if (resp == NULL)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Retry-After", ra);
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
-		return reply(r, 429, "application/json; charset=utf-8", NULL, n, &resp);
+		    "too many failed logins; try again later", "Retry-After", ra);
 	}
 	struct worker *w = worker_get();
 	if (w == NULL) {
@@ -442,9 +433,11 @@ enum MHD_Result h_logout(struct req *r, char **p)
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
-				COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+				COOKIE
+				"=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	return reply(r, 200, "application/json; charset=utf-8", NULL, strlen(body), &resp);
+	return reply(r, 200, "application/json; charset=utf-8", NULL, strlen(body),
+		     &resp);
 }
 
 enum MHD_Result h_session(struct req *r, char **p)

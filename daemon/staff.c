@@ -48,10 +48,16 @@ static enum MHD_Result unavailable(struct req *r)
 			   "the store is not available");
 }
 
-/* A registry context for this request. */
-static void reg_ctx(struct req *r, struct worker *w, struct jpki_reg_ctx *ctx,
-		    char actor[48])
+/* This thread's store and a registry context for the request; false
+ * after replying 503 when the store is not available. */
+static bool op_ctx(struct req *r, struct jpki_reg_ctx *ctx, char actor[48],
+		   enum MHD_Result *res)
 {
+	struct worker *w = worker_get();
+	if (w == NULL) {
+		*res = unavailable(r);
+		return false;
+	}
 	actor_of(r, actor);
 	*ctx = (struct jpki_reg_ctx){.store = w->store,
 				     .keys_dir = cfg.keys_dir,
@@ -59,6 +65,7 @@ static void reg_ctx(struct req *r, struct worker *w, struct jpki_reg_ctx *ctx,
 				     .actor = actor,
 				     .now = now_s(),
 				     .feb29 = cfg.feb29};
+	return true;
 }
 
 static bool parse_id(struct req *r, const char *s, int64_t *id, enum MHD_Result *res)
@@ -66,7 +73,8 @@ static bool parse_id(struct req *r, const char *s, int64_t *id, enum MHD_Result 
 	char *end;
 	long long v = strtoll(s, &end, 10);
 	if (end == s || *end || v <= 0 || strlen(s) > 18) {
-		*res = reply_bad(r, "id", "is not a resident id", "住民番号として読めません。");
+		*res = reply_bad(r, "id", "is not a resident id",
+				 "住民番号として読めません。");
 		return false;
 	}
 	*id = v;
@@ -126,7 +134,8 @@ static json_t *cert_json(const struct jpki_reg_cert *c, jpki_day today)
 /* What the counter can do about renewal now. */
 static json_t *renewal_json(const struct jpki_resident *res,
 			    const struct jpki_reg_card *cards, size_t nc,
-			    const struct jpki_reg_cert *certs, size_t nt, jpki_day today)
+			    const struct jpki_reg_cert *certs, size_t nt,
+			    jpki_day today)
 {
 	const struct jpki_reg_card *card = NULL;
 	for (size_t i = 0; i < nc && card == NULL; i++)
@@ -149,14 +158,16 @@ static json_t *renewal_json(const struct jpki_resident *res,
 				continue;
 			if (certs[i].status == JPKI_CERT_GOOD &&
 			    (best == NULL || best->status != JPKI_CERT_GOOD ||
-			     (certs[i].kind == JPKI_CERT_AUTH && best->kind != JPKI_CERT_AUTH)))
+			     (certs[i].kind == JPKI_CERT_AUTH &&
+			      best->kind != JPKI_CERT_AUTH)))
 				best = &certs[i];
 			else if (best == NULL)
 				best = &certs[i];
 		}
 		if (best == NULL || best->status != JPKI_CERT_GOOD) {
 			state = "expired";
-			msg = "電子証明書の有効期限が過ぎています。カードが有効な間は新たに発行できます（無料）。";
+			msg = "電子証明書の有効期限が過ぎています。カードが有効な間は新"
+			      "たに発行できます（無料）。";
 			if (best)
 				expires = best->expires;
 		} else {
@@ -173,11 +184,11 @@ static json_t *renewal_json(const struct jpki_resident *res,
 				      "カードの更新（再交付）が必要です。";
 				goto done;
 			}
-			msg = s == JPKI_WINDOW_OPEN
-				  ? "更新手続ができます。"
-				  : s == JPKI_WINDOW_NOT_YET
-					? "更新期間前です。今更新すると有効期限が短くなります。"
-					: "電子証明書の有効期限が過ぎています。";
+			msg =
+			    s == JPKI_WINDOW_OPEN ? "更新手続ができます。"
+			    : s == JPKI_WINDOW_NOT_YET
+				? "更新期間前です。今更新すると有効期限が短くなります。"
+				: "電子証明書の有効期限が過ぎています。";
 		}
 	}
 done:
@@ -185,7 +196,8 @@ done:
 			 "window_first", jdate(first), "window_last", jdate(last),
 			 "window_first_wareki", jwareki(first), "window_last_wareki",
 			 jwareki(last), "expires", jdate(expires), "card",
-			 card ? json_string(card->serial) : json_null(), "message", msg);
+			 card ? json_string(card->serial) : json_null(), "message",
+			 msg);
 }
 
 static json_t *result_json(const char *op, int64_t resident,
@@ -196,15 +208,16 @@ static json_t *result_json(const char *op, int64_t resident,
 		json_array_append_new(issued, cert_json(&x->issued[i], today));
 	for (size_t i = 0; revoked && i < x->n_revoked; i++)
 		json_array_append_new(
-		    revoked, json_pack("{s:s,s:s,s:s}", "serial", x->revoked[i].serial,
-				       "kind",
-				       x->revoked[i].kind == JPKI_CERT_SIGN ? "sign" : "auth",
-				       "reason",
-				       jpki_revocation_reason_name(x->revoked[i].reason)));
+		    revoked,
+		    json_pack("{s:s,s:s,s:s}", "serial", x->revoked[i].serial, "kind",
+			      x->revoked[i].kind == JPKI_CERT_SIGN ? "sign" : "auth",
+			      "reason",
+			      jpki_revocation_reason_name(x->revoked[i].reason)));
 	return json_pack("{s:s,s:o,s:o,s:b,s:b,s:o,s:o}", "operation", op, "resident",
 			 resident ? json_integer(resident) : json_null(), "card",
-			 x->card[0] ? json_string(x->card) : json_null(), "fresh", x->fresh,
-			 "early", x->early, "issued", issued, "revoked", revoked);
+			 x->card[0] ? json_string(x->card) : json_null(), "fresh",
+			 x->fresh, "early", x->early, "issued", issued, "revoked",
+			 revoked);
 }
 
 /* ---- reading ---- */
@@ -212,29 +225,22 @@ static json_t *result_json(const char *op, int64_t resident,
 enum MHD_Result h_search(struct req *r, char **p)
 {
 	(void)p;
-	const char *q = query(r, "q"), *ls = query(r, "limit");
-	size_t limit = 50;
+	const char *q = query(r, "q");
+	long limit = 50;
+	enum MHD_Result res;
 	if (q == NULL || q[0] == 0)
 		return reply_bad(r, "q", "is required", "検索語を入力してください。");
-	if (ls) {
-		char *end;
-		long v = strtol(ls, &end, 10);
-		if (end == ls || *end || v < 1 || v > MAX_SEARCH)
-			return reply_bad(r, "limit", "must be 1..200",
-					 "1から200までの数で指定してください。");
-		limit = (size_t)v;
-	}
-	struct worker *w = worker_get();
-	if (w == NULL)
-		return unavailable(r);
+	if (!qint(r, "limit", 1, MAX_SEARCH, &limit, &res))
+		return res;
 	struct jpki_reg_ctx ctx;
 	char actor[48];
-	reg_ctx(r, w, &ctx, actor);
+	if (!op_ctx(r, &ctx, actor, &res))
+		return res;
 	struct jpki_reg_msg m = {0};
 	int64_t *ids = NULL;
 	size_t n = 0;
 	bool truncated = false;
-	jpki_err e = jpki_reg_search(&ctx, q, limit, &ids, &n, &truncated, &m);
+	jpki_err e = jpki_reg_search(&ctx, q, (size_t)limit, &ids, &n, &truncated, &m);
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
 	json_t *arr = json_array();
@@ -251,8 +257,8 @@ enum MHD_Result h_search(struct req *r, char **p)
 		json_decref(arr);
 		return reply_reg(r, e, &m);
 	}
-	return reply_json(r, 200,
-			  json_pack("{s:o,s:b}", "residents", arr, "truncated", truncated));
+	return reply_json(
+	    r, 200, json_pack("{s:o,s:b}", "residents", arr, "truncated", truncated));
 }
 
 enum MHD_Result h_resident(struct req *r, char **p)
@@ -261,12 +267,10 @@ enum MHD_Result h_resident(struct req *r, char **p)
 	int64_t id;
 	if (!parse_id(r, p[0], &id, &res))
 		return res;
-	struct worker *w = worker_get();
-	if (w == NULL)
-		return unavailable(r);
 	struct jpki_reg_ctx ctx;
 	char actor[48];
-	reg_ctx(r, w, &ctx, actor);
+	if (!op_ctx(r, &ctx, actor, &res))
+		return res;
 	struct jpki_reg_msg m = {0};
 	struct jpki_resident x;
 	jpki_err e = jpki_reg_resident_get(&ctx, id, &x, &m);
@@ -290,9 +294,10 @@ enum MHD_Result h_resident(struct req *r, char **p)
 		json_array_append_new(ca, card_json(&cards[i]));
 	for (size_t i = 0; i < nt; i++)
 		json_array_append_new(ce, cert_json(&certs[i], today));
-	json_t *doc = json_pack("{s:o,s:o,s:o,s:o}", "resident", resident_json(&x, today),
-				"cards", ca, "certificates", ce, "renewal",
-				renewal_json(&x, cards, nc, certs, nt, today));
+	json_t *doc =
+	    json_pack("{s:o,s:o,s:o,s:o}", "resident", resident_json(&x, today),
+		      "cards", ca, "certificates", ce, "renewal",
+		      renewal_json(&x, cards, nc, certs, nt, today));
 	jpki_resident_release(&x);
 	free(cards);
 	free(certs);
@@ -302,36 +307,32 @@ enum MHD_Result h_resident(struct req *r, char **p)
 enum MHD_Result h_stats_expiring(struct req *r, char **p)
 {
 	(void)p;
-	const char *from = query(r, "from"), *ms = query(r, "months");
+	const char *from = query(r, "from");
 	int64_t now = now_s();
-	int y, mo, d, months = 24;
+	int y, mo, d;
+	long months = 24;
+	enum MHD_Result res;
 	jpki_day_to_ymd(jpki_jst_day(now), &y, &mo, &d);
 	if (from) {
 		char *end;
 		long yy = strtol(from, &end, 10);
 		long mm = *end == '-' ? strtol(end + 1, &end, 10) : 0;
-		if (strlen(from) != 7 || *end || yy < 1900 || yy > 2200 || mm < 1 || mm > 12)
-			return reply_bad(r, "from", "must be YYYY-MM", "YYYY-MM で指定してください。");
+		if (strlen(from) != 7 || *end || yy < 1900 || yy > 2200 || mm < 1 ||
+		    mm > 12)
+			return reply_bad(r, "from", "must be YYYY-MM",
+					 "YYYY-MM で指定してください。");
 		y = (int)yy;
 		mo = (int)mm;
 	}
-	if (ms) {
-		char *end;
-		long v = strtol(ms, &end, 10);
-		if (end == ms || *end || v < 1 || v > 60)
-			return reply_bad(r, "months", "must be 1..60",
-					 "1から60までの数で指定してください。");
-		months = (int)v;
-	}
-	struct worker *w = worker_get();
-	if (w == NULL)
-		return unavailable(r);
+	if (!qint(r, "months", 1, 60, &months, &res))
+		return res;
 	struct jpki_reg_ctx ctx;
 	char actor[48];
-	reg_ctx(r, w, &ctx, actor);
+	if (!op_ctx(r, &ctx, actor, &res))
+		return res;
 	struct jpki_reg_msg m = {0};
 	struct jpki_expiry_count counts[60];
-	jpki_err e = jpki_reg_expiry_counts(&ctx, y, mo, months, counts, &m);
+	jpki_err e = jpki_reg_expiry_counts(&ctx, y, mo, (int)months, counts, &m);
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
 	json_t *arr = json_array();
@@ -339,11 +340,11 @@ enum MHD_Result h_stats_expiring(struct req *r, char **p)
 		char ym[16];
 		snprintf(ym, sizeof ym, "%04d-%02d", counts[i].year % 10000,
 			 counts[i].month % 100);
-		json_array_append_new(
-		    arr, json_pack("{s:s,s:I,s:I,s:I}", "month", ym, "sign",
-				   (json_int_t)counts[i].sign, "auth",
-				   (json_int_t)counts[i].auth, "cards",
-				   (json_int_t)counts[i].cards));
+		json_array_append_new(arr,
+				      json_pack("{s:s,s:I,s:I,s:I}", "month", ym,
+						"sign", (json_int_t)counts[i].sign,
+						"auth", (json_int_t)counts[i].auth,
+						"cards", (json_int_t)counts[i].cards));
 	}
 	char fm[16];
 	snprintf(fm, sizeof fm, "%04d-%02d", y % 10000, mo % 100);
@@ -361,8 +362,8 @@ static bool active_card(struct req *r, const struct jpki_reg_ctx *ctx, int64_t i
 	jpki_err e = jpki_reg_resident_get(ctx, id, &x, &m);
 	if (e != JPKI_OK) {
 		*res = e == JPKI_ERR_NOTFOUND
-			   ? reply_error(r, 404, "no_resident", "該当する住民がいません。",
-					 "no such resident")
+			   ? reply_error(r, 404, "no_resident",
+					 "該当する住民がいません。", "no such resident")
 			   : reply_reg(r, e, &m);
 		return false;
 	}
@@ -390,7 +391,8 @@ static bool active_card(struct req *r, const struct jpki_reg_ctx *ctx, int64_t i
 		}
 	free(cards);
 	if (!found)
-		*res = reply_error(r, 404, "no_card", "有効なマイナンバーカードがありません。",
+		*res = reply_error(r, 404, "no_card",
+				   "有効なマイナンバーカードがありません。",
 				   "the resident has no active card");
 	return found;
 }
@@ -401,13 +403,15 @@ static bool read_pin(struct req *r, json_t *v, enum jpki_pin_kind k, const char 
 		     char out[JPKI_PIN_MAX_LEN + 1], enum MHD_Result *res)
 {
 	if (!json_is_string(v)) {
-		*res = reply_bad(r, field, "must be a string", "文字列で指定してください。");
+		*res = reply_bad(r, field, "must be a string",
+				 "文字列で指定してください。");
 		return false;
 	}
 	enum jpki_pin_problem pp =
 	    jpki_pin_check(k, json_string_value(v), json_string_length(v), out);
 	if (pp != JPKI_PIN_OK) {
-		*res = reply_bad(r, field, jpki_pin_problem_en(k, pp), jpki_pin_problem_ja(k, pp));
+		*res = reply_bad(r, field, jpki_pin_problem_en(k, pp),
+				 jpki_pin_problem_ja(k, pp));
 		return false;
 	}
 	return true;
@@ -421,7 +425,8 @@ static bool jbool(struct req *r, json_t *o, const char *key, bool *out,
 	if (v == NULL || json_is_null(v))
 		return true;
 	if (!json_is_boolean(v)) {
-		*res = reply_bad(r, key, "must be true or false", "true か false で指定してください。");
+		*res = reply_bad(r, key, "must be true or false",
+				 "true か false で指定してください。");
 		return false;
 	}
 	*out = json_is_true(v);
@@ -442,7 +447,8 @@ static bool only_keys(struct req *r, json_t *o, const char *const *keys,
 		if (!ok) {
 			char f[48];
 			snprintf(f, sizeof f, "%.40s", k);
-			*res = reply_bad(r, f, "is not a known field", "知らない項目です。");
+			*res = reply_bad(r, f, "is not a known field",
+					 "知らない項目です。");
 			return false;
 		}
 	}
@@ -462,7 +468,8 @@ enum MHD_Result h_renew(struct req *r, char **p)
 	struct jpki_reg_pins pins = {0};
 	struct jpki_reg_renew_opts o = {.pins = &pins};
 	json_t *jp = json_object_get(body, "pins");
-	bool ok = only_keys(r, body, keys, &res) && jbool(r, body, "early", &o.early, &res) &&
+	bool ok = only_keys(r, body, keys, &res) &&
+		  jbool(r, body, "early", &o.early, &res) &&
 		  jbool(r, body, "ward_present", &o.ward_present, &res);
 	if (ok && !json_is_object(jp)) {
 		res = reply_bad(r, "pins", "must be an object {\"sign\",\"auth\"}",
@@ -495,16 +502,15 @@ enum MHD_Result h_renew(struct req *r, char **p)
 	}
 	if (!pins.has[JPKI_PIN_AUTH]) {
 		OPENSSL_cleanse(&pins, sizeof pins);
-		return reply_bad(r, "pins.auth", "is required", "利用者証明用の暗証番号が必要です。");
-	}
-	struct worker *w = worker_get();
-	if (w == NULL) {
-		OPENSSL_cleanse(&pins, sizeof pins);
-		return unavailable(r);
+		return reply_bad(r, "pins.auth", "is required",
+				 "利用者証明用の暗証番号が必要です。");
 	}
 	struct jpki_reg_ctx ctx;
 	char actor[48], card[4096];
-	reg_ctx(r, w, &ctx, actor);
+	if (!op_ctx(r, &ctx, actor, &res)) {
+		OPENSSL_cleanse(&pins, sizeof pins);
+		return res;
+	}
 	if (!active_card(r, &ctx, id, card, sizeof card, &res)) {
 		OPENSSL_cleanse(&pins, sizeof pins);
 		return res;
@@ -517,11 +523,12 @@ enum MHD_Result h_renew(struct req *r, char **p)
 	if (x.n_revoked)
 		pki_invalidate();
 	if (e == JPKI_ERR_REFUSED && strcmp(m.code, "not_in_window") == 0)
-		return reply_error(r, 422, "not_in_window",
-				   "更新期間の前です。今更新すると有効期限が短くなります。"
-				   "よろしければ「期間前更新」を選んでください（early: true）。",
-				   "the renewal window has not opened; renewing now gives a "
-				   "shorter validity: send \"early\": true to confirm");
+		return reply_error(
+		    r, 422, "not_in_window",
+		    "更新期間の前です。今更新すると有効期限が短くなります。"
+		    "よろしければ「期間前更新」を選んでください（early: true）。",
+		    "the renewal window has not opened; renewing now gives a "
+		    "shorter validity: send \"early\": true to confirm");
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
 	return reply_json(r, 200, result_json("renew", id, &x, jpki_jst_day(ctx.now)));
@@ -540,7 +547,8 @@ enum MHD_Result h_pin_reset(struct req *r, char **p)
 	const char *ks;
 	char pin[JPKI_PIN_MAX_LEN + 1] = "";
 	int kind = -1;
-	bool ok = only_keys(r, body, keys, &res) && jstr(r, body, "kind", true, 8, &ks, &res);
+	bool ok =
+	    only_keys(r, body, keys, &res) && jstr(r, body, "kind", true, 8, &ks, &res);
 	if (ok && (kind = jpki_pin_kind_parse(ks)) < 0) {
 		res = reply_bad(r, "kind", "must be sign, auth, juki or text",
 				"sign, auth, juki, text のいずれかです。");
@@ -555,14 +563,12 @@ enum MHD_Result h_pin_reset(struct req *r, char **p)
 		OPENSSL_cleanse(pin, sizeof pin);
 		return res;
 	}
-	struct worker *w = worker_get();
-	if (w == NULL) {
-		OPENSSL_cleanse(pin, sizeof pin);
-		return unavailable(r);
-	}
 	struct jpki_reg_ctx ctx;
 	char actor[48], card[4096];
-	reg_ctx(r, w, &ctx, actor);
+	if (!op_ctx(r, &ctx, actor, &res)) {
+		OPENSSL_cleanse(pin, sizeof pin);
+		return res;
+	}
 	if (!active_card(r, &ctx, id, card, sizeof card, &res)) {
 		OPENSSL_cleanse(pin, sizeof pin);
 		return res;
@@ -596,14 +602,12 @@ enum MHD_Result h_events(struct req *r, char **p)
 		json_decref(body);
 		return res;
 	}
-	struct worker *w = worker_get();
-	if (w == NULL) {
-		json_decref(body);
-		return unavailable(r);
-	}
 	struct jpki_reg_ctx ctx;
 	char actor[48];
-	reg_ctx(r, w, &ctx, actor);
+	if (!op_ctx(r, &ctx, actor, &res)) {
+		json_decref(body);
+		return res;
+	}
 	struct jpki_reg_result x = {0};
 	struct jpki_reg_msg m = {0};
 	jpki_err e = JPKI_OK;
@@ -639,7 +643,8 @@ enum MHD_Result h_events(struct req *r, char **p)
 		if (ok && sex && !json_is_null(sex) &&
 		    (!json_is_integer(sex) || json_integer_value(sex) < 1 ||
 		     json_integer_value(sex) > 3)) {
-			res = reply_bad(r, "sex", "must be 1, 2 or 3", "1, 2, 3 のいずれかです。");
+			res = reply_bad(r, "sex", "must be 1, 2 or 3",
+					"1, 2, 3 のいずれかです。");
 			ok = false;
 		}
 		if (ok)
@@ -651,7 +656,8 @@ enum MHD_Result h_events(struct req *r, char **p)
 	} else if (strcmp(type, "decease") == 0 || strcmp(type, "remove") == 0) {
 		static const char *const keys[] = {"type", "on", NULL};
 		jpki_day on = JPKI_DAY_NONE;
-		ok = only_keys(r, body, keys, &res) && jstr(r, body, "on", true, 10, &a, &res);
+		ok = only_keys(r, body, keys, &res) &&
+		     jstr(r, body, "on", true, 10, &a, &res);
 		if (ok && !parse_day(a, &on)) {
 			res = reply_bad(r, "on", "is not a date YYYY-MM-DD",
 					"日付（YYYY-MM-DD）として読めません。");
@@ -700,31 +706,32 @@ enum MHD_Result h_revoke(struct req *r, char **p)
 		return res;
 	static const char *const keys[] = {"reason", NULL};
 	const char *rs = NULL;
-	bool ok = only_keys(r, body, keys, &res) && jstr(r, body, "reason", false, 32, &rs, &res);
+	bool ok = only_keys(r, body, keys, &res) &&
+		  jstr(r, body, "reason", false, 32, &rs, &res);
 	enum jpki_revocation_reason reason = JPKI_REASON_UNSPECIFIED;
 	if (ok && rs && jpki_revocation_reason_parse(rs, &reason) != JPKI_OK) {
-		res = reply_bad(r, "reason",
-				"must be unspecified, keyCompromise, affiliationChanged, "
-				"superseded or cessationOfOperation",
-				"失効理由が正しくありません。");
+		res =
+		    reply_bad(r, "reason",
+			      "must be unspecified, keyCompromise, affiliationChanged, "
+			      "superseded or cessationOfOperation",
+			      "失効理由が正しくありません。");
 		ok = false;
 	}
 	json_decref(body);
 	if (!ok)
 		return res;
-	struct worker *w = worker_get();
-	if (w == NULL)
-		return unavailable(r);
 	struct jpki_reg_ctx ctx;
 	char actor[48];
-	reg_ctx(r, w, &ctx, actor);
+	if (!op_ctx(r, &ctx, actor, &res))
+		return res;
 	struct jpki_reg_result x = {0};
 	struct jpki_reg_msg m = {0};
 	jpki_err e = jpki_reg_revoke(&ctx, serial, (int)reason, &x, &m);
 	if (x.n_revoked)
 		pki_invalidate();
 	if (e == JPKI_ERR_NOTFOUND)
-		return reply_error(r, 404, "no_cert", "その電子証明書は登録されていません。",
+		return reply_error(r, 404, "no_cert",
+				   "その電子証明書は登録されていません。",
 				   "no such registered certificate");
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
@@ -790,22 +797,25 @@ enum MHD_Result h_staff_add(struct req *r, char **p)
 	char actor[48];
 	actor_of(r, actor);
 	struct jpki_errbuf eb = {{0}};
-	jpki_err e = jpki_staff_add(w->store, user, role, pw, strlen(pw), actor, now_s(), &eb);
+	jpki_err e =
+	    jpki_staff_add(w->store, user, role, pw, strlen(pw), actor, now_s(), &eb);
 	char u[40];
 	snprintf(u, sizeof u, "%.32s", user);
 	json_decref(body);
 	if (e == JPKI_ERR_INVALID)
-		return reply_error(r, 400, "bad_input",
-				   "ユーザー名は英小文字で始まる英小文字・数字・._- の32文字まで、"
-				   "パスワードは10文字以上にしてください。",
-				   eb.msg);
+		return reply_error(
+		    r, 400, "bad_input",
+		    "ユーザー名は英小文字で始まる英小文字・数字・._- の32文字まで、"
+		    "パスワードは10文字以上にしてください。",
+		    eb.msg);
 	if (e == JPKI_ERR_CONFLICT)
-		return reply_error(r, 409, "user_exists", "そのユーザー名は使われています。",
-				   eb.msg);
+		return reply_error(r, 409, "user_exists",
+				   "そのユーザー名は使われています。", eb.msg);
 	if (e != JPKI_OK)
 		return reply_internal(r, eb.msg);
-	return reply_json(r, 201,
-			  json_pack("{s:s,s:s}", "user", u, "role", jpki_staff_role_name(role)));
+	return reply_json(
+	    r, 201,
+	    json_pack("{s:s,s:s}", "user", u, "role", jpki_staff_role_name(role)));
 }
 
 enum MHD_Result h_staff_disable(struct req *r, char **p)
@@ -823,7 +833,8 @@ enum MHD_Result h_staff_disable(struct req *r, char **p)
 	struct jpki_errbuf eb = {{0}};
 	jpki_err e = jpki_staff_disable(w->store, user, actor, now_s(), &eb);
 	if (e == JPKI_ERR_NOTFOUND || e == JPKI_ERR_INVALID)
-		return reply_error(r, 404, "not_found", "そのユーザーはいません。", eb.msg);
+		return reply_error(r, 404, "not_found", "そのユーザーはいません。",
+				   eb.msg);
 	if (e != JPKI_OK)
 		return reply_internal(r, eb.msg);
 	sessions_end_user(user);

@@ -24,7 +24,8 @@ struct worker *worker_get(void)
 		free(w);
 		return NULL;
 	}
-	if (jpki_ca_open(w->store, cfg.keys_dir, cfg.passphrase, &w->ca, &eb) != JPKI_OK) {
+	if (jpki_ca_open(w->store, cfg.keys_dir, cfg.passphrase, &w->ca, &eb) !=
+	    JPKI_OK) {
 		fprintf(stderr, "jpkid: cannot open the CA: %s\n", eb.msg);
 		jpki_store_close(w->store);
 		free(w);

@@ -634,9 +634,10 @@ jpki_err jpki_reg_search(const struct jpki_reg_ctx *ctx, const char *q, size_t l
 	*n = 0;
 	*truncated = false;
 	if (len > 64)
-		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
-				      "the search text is too long (64 bytes at most)%s",
-				      "検索語が長すぎます%s", "");
+		return jpkii_reg_fail(
+		    m, JPKI_ERR_INVALID, "bad_input",
+		    "the search text is too long (64 bytes at most)%s",
+		    "検索語が長すぎます%s", "");
 	if (limit == 0)
 		limit = 50;
 	if (len > 0 && digits == len) {
@@ -654,16 +655,18 @@ jpki_err jpki_reg_search(const struct jpki_reg_ctx *ctx, const char *q, size_t l
 		char pat[200];
 		size_t chars;
 		if (!like_pattern(q, pat, sizeof pat, &chars) || chars < 2)
-			return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
-					      "give an id, a birth date, or at least 2 "
-					      "characters of the name or kana%s",
-					      "番号、生年月日、または氏名・カナの2文字以上を"
-					      "入力してください%s",
-					      "");
+			return jpkii_reg_fail(
+			    m, JPKI_ERR_INVALID, "bad_input",
+			    "give an id, a birth date, or at least 2 "
+			    "characters of the name or kana%s",
+			    "番号、生年月日、または氏名・カナの2文字以上を"
+			    "入力してください%s",
+			    "");
 		rc = jpkii_reg_query(
 		    ctx->store, &st, "ti",
 		    "SELECT id FROM resident WHERE "
-		    "REPLACE(REPLACE(name, ' ', ''), '\u3000', '') LIKE $1 ESCAPE '\\' OR "
+		    "REPLACE(REPLACE(name, ' ', ''), '\u3000', '') LIKE $1 ESCAPE '\\' "
+		    "OR "
 		    "REPLACE(REPLACE(kana, ' ', ''), '\u3000', '') LIKE $1 ESCAPE '\\' "
 		    "ORDER BY kana, id LIMIT $2",
 		    pat, (int64_t)limit + 1);
@@ -684,12 +687,13 @@ jpki_err jpki_reg_expiry_counts(const struct jpki_reg_ctx *ctx, int year, int mo
 				struct jpki_reg_msg *m)
 {
 	jpki_day first, end;
-	if (months < 1 || months > 120 || jpki_day_from_ymd(year, month, 1, &first) != JPKI_OK ||
+	if (months < 1 || months > 120 ||
+	    jpki_day_from_ymd(year, month, 1, &first) != JPKI_OK ||
 	    jpki_add_months(first, months, &end) != JPKI_OK)
-		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_input",
-				      "%04d-%02d and %d months is not a range we support",
-				      "%04d年%02d月から%dか月は扱えない範囲です", year, month,
-				      months);
+		return jpkii_reg_fail(
+		    m, JPKI_ERR_INVALID, "bad_input",
+		    "%04d-%02d and %d months is not a range we support",
+		    "%04d年%02d月から%dか月は扱えない範囲です", year, month, months);
 	for (int i = 0; i < months; i++) {
 		jpki_day d;
 		jpki_add_months(first, i, &d);
