@@ -40,6 +40,9 @@ enum MHD_Result reply(struct req *r, unsigned status, const char *ctype,
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	r->status = (int)status;
 	r->out_bytes = n;
+	/* Counted when the answer is queued, so that a client that has its
+	 * answer finds it counted in /metrics. */
+	metrics_observe(r->route, status, mono_ns() - r->t0);
 	enum MHD_Result res = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	if (keep)
@@ -427,10 +430,11 @@ void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r == NULL)
 		return;
 	uint64_t ns = mono_ns() - r->t0;
-	if (r->status == 0)
+	if (r->status == 0) {
 		r->status = 499; /* the client went away before an answer */
+		metrics_observe(r->route, 499, ns);
+	}
 	log_request(r, ns);
-	metrics_observe(r->route, (unsigned)r->status, ns);
 	if (r->body) {
 		/* Bodies carry PINs and passwords. */
 		explicit_bzero(r->body, r->cap);
