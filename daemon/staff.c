@@ -42,6 +42,17 @@ jpki_err audit_staff(struct req *r, struct worker *w, const char *action,
 	return rc;
 }
 
+/* After a revocation committed on this thread's store connection: the
+ * caches of every thread (pki_invalidate), and this thread's CA object,
+ * whose own OCSP memory cannot see a commit made on its connection. */
+static void revoked_here(void)
+{
+	struct worker *w = worker_get();
+	if (w)
+		jpki_ca_forget(w->ca);
+	pki_invalidate();
+}
+
 static enum MHD_Result unavailable(struct req *r)
 {
 	return reply_error(r, 503, "unavailable", "ただいま利用できません。",
@@ -521,7 +532,7 @@ enum MHD_Result h_renew(struct req *r, char **p)
 	jpki_err e = jpki_reg_renew(&ctx, id, &o, &x, &m);
 	OPENSSL_cleanse(&pins, sizeof pins);
 	if (x.n_revoked)
-		pki_invalidate();
+		revoked_here();
 	if (e == JPKI_ERR_REFUSED && strcmp(m.code, "not_in_window") == 0)
 		return reply_error(
 		    r, 422, "not_in_window",
@@ -687,7 +698,7 @@ enum MHD_Result h_events(struct req *r, char **p)
 	if (!ok)
 		return res;
 	if (x.n_revoked)
-		pki_invalidate();
+		revoked_here();
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
 	return reply_json(r, 200, result_json(op, id, &x, jpki_jst_day(ctx.now)));
@@ -728,7 +739,7 @@ enum MHD_Result h_revoke(struct req *r, char **p)
 	struct jpki_reg_msg m = {0};
 	jpki_err e = jpki_reg_revoke(&ctx, serial, (int)reason, &x, &m);
 	if (x.n_revoked)
-		pki_invalidate();
+		revoked_here();
 	if (e == JPKI_ERR_NOTFOUND)
 		return reply_error(r, 404, "no_cert",
 				   "その電子証明書は登録されていません。",

@@ -59,6 +59,11 @@ void jpkii_ocsp_flush(struct jpki_ca *ca)
 	}
 }
 
+void jpki_ca_forget(struct jpki_ca *ca)
+{
+	jpkii_ocsp_flush(ca);
+}
+
 /* Drops everything if another connection committed since the table was
  * filled. */
 static jpki_err mem_validate(struct jpki_ca *ca)
@@ -95,7 +100,8 @@ static void mem_put(struct jpki_ca *ca, const unsigned char *req, size_t len,
 	if (ca->mem == NULL && (ca->mem = calloc(MEM_SLOTS, sizeof *ca->mem)) == NULL)
 		return;
 	struct jpkii_ocsp_slot *e = &ca->mem[fnv1a(req, len) % MEM_SLOTS];
-	unsigned char *q = OPENSSL_memdup(req, len), *r = OPENSSL_memdup(resp, resp_len);
+	unsigned char *q = OPENSSL_memdup(req, len),
+		      *r = OPENSSL_memdup(resp, resp_len);
 	if (!q || !r) {
 		OPENSSL_free(q);
 		OPENSSL_free(r);
@@ -135,7 +141,8 @@ jpki_err jpkii_ocsp_prepare(struct jpki_ca *ca)
 
 static bool same(const ASN1_OCTET_STRING *o, const unsigned char *h, int n)
 {
-	return ASN1_STRING_length(o) == n && memcmp(ASN1_STRING_get0_data(o), h, (size_t)n) == 0;
+	return ASN1_STRING_length(o) == n &&
+	       memcmp(ASN1_STRING_get0_data(o), h, (size_t)n) == 0;
 }
 
 /* Which issuing CA a CertID names (its hash algorithm, issuer name hash
@@ -152,7 +159,8 @@ static int issuer_of_id(struct jpki_ca *ca, OCSP_CERTID *id)
 	if (a < 0)
 		return -1;
 	for (int k = 0; k < 2; k++)
-		if (same(name, ca->id_name[k][a], len) && same(key, ca->id_key[k][a], len))
+		if (same(name, ca->id_name[k][a], len) &&
+		    same(key, ca->id_key[k][a], len))
 			return k;
 	return -1;
 }
@@ -374,7 +382,8 @@ jpki_err jpki_ca_ocsp(struct jpki_ca *ca, const unsigned char *req, size_t req_l
 		ASN1_INTEGER *serial = NULL;
 		char hex[66];
 		OCSP_id_get0_info(NULL, NULL, NULL, &serial, ids[0]);
-		if (serial->type == V_ASN1_INTEGER && ASN1_STRING_length(serial) <= 32 &&
+		if (serial->type == V_ASN1_INTEGER &&
+		    ASN1_STRING_length(serial) <= 32 &&
 		    jpkii_serial_hex(serial, hex, sizeof hex) == JPKI_OK) {
 			int64_t produced = 0;
 			if ((rc = cached(ca, (enum jpki_pki_kind)kind, hex, now, resp,
@@ -457,8 +466,9 @@ static jpki_err list_due(struct jpki_ca *ca, int64_t now, struct due **out, size
 		}
 		snprintf((*out)[*n].serial, sizeof(*out)[*n].serial, "%s",
 			 jpki_stmt_text(st, 0));
-		(*out)[*n].kind =
-		    strcmp(jpki_stmt_text(st, 1), "sign") == 0 ? JPKI_PKI_SIGN : JPKI_PKI_AUTH;
+		(*out)[*n].kind = strcmp(jpki_stmt_text(st, 1), "sign") == 0
+				      ? JPKI_PKI_SIGN
+				      : JPKI_PKI_AUTH;
 		(*n)++;
 	}
 	jpki_stmt_finalize(st);

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 JPKI, JPKID, SRC = sys.argv[1:4]
@@ -78,6 +79,8 @@ jpki(store, "init", "--insecure-no-passphrase", "--history-from", "2016-01-01")
 jpki(store, "demo", "seed", "--residents", "120", "--seed", "3")
 jpki(store, "staff", "add", "--user", "clerk", "--role", "counter",
      stdin="clerk-password-1\n")
+jpki(store, "staff", "add", "--user", "chief", "--role", "supervisor",
+     stdin="chief-password-1\n")
 
 # ---- start-up refusals: exit 2 and exactly one line on stderr ----
 for args, why in [
@@ -124,12 +127,63 @@ conf = os.path.join(tmp, "jpkid.conf")
 log = os.path.join(tmp, "access.log")
 with open(conf, "w") as f:
     f.write(f"[jpkid]\nlisten = 127.0.0.1:1\nstore = {store}\n"
-            f"threads = 2\naccess-log = {log}\n")
+            f"threads = 1\naccess-log = {log}\n")
 err = open(os.path.join(tmp, "jpkid.err"), "w")
 proc = subprocess.Popen([JPKID, "--config", conf, "--listen", f"127.0.0.1:{port}"],
                         stderr=err)
 base = f"http://127.0.0.1:{port}"
 check(wait_up(base, proc), "jpkid from a config file did not come up")
+
+# ---- one thread, one store connection: a revocation made through the
+# API on it must reach the OCSP answers that connection's CA remembers ----
+def login(user, pw):
+    req = urllib.request.Request(base + "/api/v1/login", method="POST",
+                                 data=json.dumps({"user": user, "password": pw}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return {"Cookie": r.headers["Set-Cookie"].split(";")[0],
+                "X-CSRF-Token": json.loads(r.read())["csrf"]}
+
+
+import base64
+import sqlite3
+chief = login("chief", "chief-password-1")
+db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+serial, der = db.execute(
+    "SELECT c.serial, c.der FROM certificate c JOIN holder_cert h USING (serial) "
+    "WHERE c.kind = 'auth' AND c.serial NOT IN (SELECT serial FROM revocation) "
+    "AND h.expires > date('now') ORDER BY c.serial DESC LIMIT 1").fetchone()
+db.close()
+with urllib.request.urlopen(base + "/ca/auth.pem") as r:
+    ca_pem = r.read()
+with open(os.path.join(tmp, "auth-ca.pem"), "wb") as f:
+    f.write(ca_pem)
+with open(os.path.join(tmp, "one.der"), "wb") as f:
+    f.write(der)
+subprocess.run(["openssl", "ocsp", "-issuer", os.path.join(tmp, "auth-ca.pem"), "-cert",
+                os.path.join(tmp, "one.der"), "-no_nonce", "-reqout",
+                os.path.join(tmp, "req.der")], check=True, capture_output=True)
+b64 = base64.b64encode(open(os.path.join(tmp, "req.der"), "rb").read()).decode()
+path = "/ocsp/auth/" + urllib.parse.quote(b64, safe="")
+
+
+def ocsp_text():
+    with urllib.request.urlopen(base + path) as r:
+        with open(os.path.join(tmp, "resp.der"), "wb") as f:
+            f.write(r.read())
+    return subprocess.run(["openssl", "ocsp", "-respin", os.path.join(tmp, "resp.der"),
+                           "-resp_text", "-noverify"], capture_output=True,
+                          text=True).stdout
+
+
+check("Cert Status: good" in ocsp_text() and "Cert Status: good" in ocsp_text(),
+      "OCSP before the revocation")
+s, d, _ = call(base, "POST", f"/api/v1/certificates/{serial}/revoke",
+               {"reason": "keyCompromise"}, chief)
+check(s == 200, f"revoke {s} {d}")
+t = ocsp_text()
+check("Cert Status: revoked" in t and "keyCompromise" in t,
+      "OCSP right after a revocation on the same connection:\n" + t)
 
 # ---- graceful stop with a renewal in flight ----
 s, login, _ = call(base, "POST", "/api/v1/login",
