@@ -56,6 +56,8 @@ uint64_t mono_ns(void);
 
 /* ---- per-thread store connections (worker.c) ---- */
 
+struct req;
+
 struct worker {
 	struct jpki_store *store;
 	struct jpki_ca *ca;
@@ -65,6 +67,8 @@ struct worker {
  * store cannot be opened. */
 struct worker *worker_get(void);
 void workers_close(void);
+/* worker_get(), or NULL after replying 503 unavailable (server.c). */
+struct worker *worker_or_503(struct req *r, enum MHD_Result *res);
 
 /* ---- requests (server.c) ---- */
 
@@ -100,6 +104,9 @@ int requests_in_flight(void);
 enum MHD_Result reply(struct req *r, unsigned status, const char *ctype,
 		      const void *data, size_t n, struct MHD_Response **keep);
 enum MHD_Result reply_json(struct req *r, unsigned status, json_t *doc);
+/* The same with one more header (Set-Cookie). */
+enum MHD_Result reply_json_hdr(struct req *r, unsigned status, json_t *doc,
+			       const char *hname, const char *hvalue);
 enum MHD_Result reply_error(struct req *r, unsigned status, const char *code,
 			    const char *ja, const char *en);
 /* The same with one more header (Allow, Retry-After). */

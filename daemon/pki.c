@@ -200,10 +200,10 @@ static enum MHD_Result ocsp_answer(struct req *r, const char *kind,
 	}
 	pthread_rwlock_unlock(&cache_mu);
 
-	struct worker *w = worker_get();
+	enum MHD_Result res;
+	struct worker *w = worker_or_503(r, &res);
 	if (w == NULL)
-		return reply_error(r, 503, "unavailable", "ただいま利用できません。",
-				   "the store is not available");
+		return res;
 	unsigned char *out = NULL;
 	size_t out_len = 0;
 	struct jpki_ocsp_stats st = {0};
@@ -412,10 +412,10 @@ static enum MHD_Result crl_answer(struct req *r, const char *kind, const char *s
 		return reply_error(r, 404, "not_found",
 				   "CRL は sign と auth だけです。",
 				   "no such CRL (sign, auth)");
-	struct worker *w = worker_get();
+	enum MHD_Result res;
+	struct worker *w = worker_or_503(r, &res);
 	if (w == NULL)
-		return reply_error(r, 503, "unavailable", "ただいま利用できません。",
-				   "the store is not available");
+		return res;
 	struct jpki_errbuf eb = {{0}};
 	struct crl_entry *e;
 	pthread_mutex_lock(&crl_mu);
@@ -507,10 +507,10 @@ static json_t *crl_json(const struct crl_entry *e)
 enum MHD_Result h_crl_publish(struct req *r, char **p)
 {
 	(void)p;
-	struct worker *w = worker_get();
+	enum MHD_Result res;
+	struct worker *w = worker_or_503(r, &res);
 	if (w == NULL)
-		return reply_error(r, 503, "unavailable", "ただいま利用できません。",
-				   "the store is not available");
+		return res;
 	json_t *arr = json_array();
 	struct jpki_errbuf eb = {{0}};
 	pthread_mutex_lock(&crl_mu);
@@ -548,10 +548,10 @@ enum MHD_Result h_crl_publish(struct req *r, char **p)
 enum MHD_Result h_ocsp_refresh(struct req *r, char **p)
 {
 	(void)p;
-	struct worker *w = worker_get();
+	enum MHD_Result res;
+	struct worker *w = worker_or_503(r, &res);
 	if (w == NULL)
-		return reply_error(r, 503, "unavailable", "ただいま利用できません。",
-				   "the store is not available");
+		return res;
 	size_t count = 0;
 	struct jpki_errbuf eb = {{0}};
 	if (jpki_ca_refresh_ocsp(w->ca, now_s(), &count, &eb) != JPKI_OK)
@@ -581,15 +581,14 @@ enum MHD_Result h_ca_cert(struct req *r, char **p)
 		return reply_error(
 		    r, 404, "not_found", "CA 証明書が見つかりません。",
 		    "no such CA certificate (root, sign, auth; .pem, .der)");
-	struct worker *w = worker_get();
+	enum MHD_Result res;
+	struct worker *w = worker_or_503(r, &res);
 	if (w == NULL)
-		return reply_error(r, 503, "unavailable", "ただいま利用できません。",
-				   "the store is not available");
+		return res;
 	char *text = NULL;
 	struct jpki_errbuf eb = {{0}};
 	if (jpki_ca_cert_pem(w->ca, which, &text, &eb) != JPKI_OK)
 		return reply_internal(r, eb.msg);
-	enum MHD_Result res;
 	if (pem) {
 		res = reply(r, 200, "application/x-pem-file", text, strlen(text), NULL);
 	} else {

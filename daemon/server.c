@@ -50,36 +50,21 @@ enum MHD_Result reply(struct req *r, unsigned status, const char *ctype,
 	return res;
 }
 
-enum MHD_Result reply_json(struct req *r, unsigned status, json_t *doc)
+/* Encodes doc (consumed); NULL when it is NULL or cannot be encoded. */
+static char *encode(json_t *doc)
 {
-	if (doc == NULL)
-		return reply_internal(r, "could not build the JSON answer");
-	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(doc);
-	if (s == NULL)
-		return reply_internal(r, "could not encode the JSON answer");
-	struct MHD_Response *resp = response_new(s, strlen(s));
-	size_t n = strlen(s);
-	free(s);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	return reply(r, status, "application/json; charset=utf-8", NULL, n, &resp);
-}
-
-enum MHD_Result reply_error_hdr(struct req *r, unsigned status, const char *code,
-				const char *ja, const char *en, const char *hname,
-				const char *hvalue)
-{
-	json_t *doc =
-	    json_pack("{s:s,s:s,s:s}", "error", code, "message", ja, "message_en", en);
 	char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
-	if (s == NULL)
-		return MHD_NO;
-	size_t n = strlen(s);
-	struct MHD_Response *resp = response_new(s, n);
-	free(s);
+	return s;
+}
+
+/* Sends encoded JSON (freed here) with no-store and one optional header. */
+static enum MHD_Result send_json(struct req *r, unsigned status, char *text,
+				 const char *hname, const char *hvalue)
+{
+	size_t n = strlen(text);
+	struct MHD_Response *resp = response_new(text, n);
+	free(text);
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -88,10 +73,46 @@ enum MHD_Result reply_error_hdr(struct req *r, unsigned status, const char *code
 	return reply(r, status, "application/json; charset=utf-8", NULL, n, &resp);
 }
 
+enum MHD_Result reply_json_hdr(struct req *r, unsigned status, json_t *doc,
+			       const char *hname, const char *hvalue)
+{
+	char *text = encode(doc);
+	if (text == NULL)
+		return reply_internal(r, "could not build the JSON answer");
+	return send_json(r, status, text, hname, hvalue);
+}
+
+enum MHD_Result reply_json(struct req *r, unsigned status, json_t *doc)
+{
+	return reply_json_hdr(r, status, doc, NULL, NULL);
+}
+
+enum MHD_Result reply_error_hdr(struct req *r, unsigned status, const char *code,
+				const char *ja, const char *en, const char *hname,
+				const char *hvalue)
+{
+	/* Not reply_json_hdr: an error that cannot be encoded must not
+	 * recurse through reply_internal. */
+	char *text = encode(
+	    json_pack("{s:s,s:s,s:s}", "error", code, "message", ja, "message_en", en));
+	if (text == NULL)
+		return MHD_NO;
+	return send_json(r, status, text, hname, hvalue);
+}
+
 enum MHD_Result reply_error(struct req *r, unsigned status, const char *code,
 			    const char *ja, const char *en)
 {
 	return reply_error_hdr(r, status, code, ja, en, NULL, NULL);
+}
+
+struct worker *worker_or_503(struct req *r, enum MHD_Result *res)
+{
+	struct worker *w = worker_get();
+	if (w == NULL)
+		*res = reply_error(r, 503, "unavailable", "ただいま利用できません。",
+				   "the store is not available");
+	return w;
 }
 
 enum MHD_Result reply_bad(struct req *r, const char *field, const char *en,

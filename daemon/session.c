@@ -65,6 +65,23 @@ static void random_token(char *out, size_t outsz)
 	OPENSSL_cleanse(raw, sizeof raw);
 }
 
+static void free_session(struct session *s)
+{
+	OPENSSL_cleanse(s, sizeof *s);
+	free(s);
+}
+
+/* Unlinks s from the list and frees it. Called with mu. */
+static void drop_locked(struct session *s)
+{
+	for (struct session **pp = &sessions; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	free_session(s);
+}
+
 static bool expired(const struct session *s, int64_t now)
 {
 	return now - s->last_seen >= cfg.session_idle ||
@@ -84,8 +101,7 @@ static void prune_locked(int64_t now)
 		struct session *s = *pp;
 		if (expired(s, now) && now - expiry_of(s, true) > TOMBSTONE_S) {
 			*pp = s->next;
-			OPENSSL_cleanse(s, sizeof *s);
-			free(s);
+			free_session(s);
 		} else {
 			pp = &s->next;
 		}
@@ -110,8 +126,7 @@ void sessions_end_user(const char *user)
 		struct session *s = *pp;
 		if (strcmp(s->who.user, user) == 0) {
 			*pp = s->next;
-			OPENSSL_cleanse(s, sizeof *s);
-			free(s);
+			free_session(s);
 		} else {
 			pp = &s->next;
 		}
@@ -125,8 +140,7 @@ void sessions_free(void)
 	while (sessions) {
 		struct session *s = sessions;
 		sessions = s->next;
-		OPENSSL_cleanse(s, sizeof *s);
-		free(s);
+		free_session(s);
 	}
 	pthread_mutex_unlock(&mu);
 }
@@ -175,13 +189,7 @@ bool session_check(struct req *r, int min_role, struct session_view *sv,
 			s->who.role = st.role; /* a role change takes effect */
 			s->checked = now;
 		} else if (e == JPKI_OK || e == JPKI_ERR_NOTFOUND) {
-			for (struct session **pp = &sessions; *pp; pp = &(*pp)->next)
-				if (*pp == s) {
-					*pp = s->next;
-					break;
-				}
-			OPENSSL_cleanse(s, sizeof *s);
-			free(s);
+			drop_locked(s);
 			pthread_mutex_unlock(&mu);
 			*res = reply_error(r, 401, "login_required",
 					   "アカウントが停止されました。",
@@ -329,11 +337,10 @@ enum MHD_Result h_login(struct req *r, char **p)
 		    "ログインの失敗が続いたため、しばらく待ってからお試しください。",
 		    "too many failed logins; try again later", "Retry-After", ra);
 	}
-	struct worker *w = worker_get();
+	struct worker *w = worker_or_503(r, &res);
 	if (w == NULL) {
 		json_decref(body);
-		return reply_error(r, 503, "unavailable", "ただいま利用できません。",
-				   "the store is not available");
+		return res;
 	}
 	struct jpki_staff st;
 	struct jpki_errbuf eb = {{0}};
@@ -393,23 +400,10 @@ enum MHD_Result h_login(struct req *r, char **p)
 		 COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s", id,
 		 cfg.session_max, cfg.cookie_secure ? "; Secure" : "");
 	OPENSSL_cleanse(id, sizeof id);
-	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(doc);
-	if (text == NULL) {
-		OPENSSL_cleanse(cookie, sizeof cookie);
-		return MHD_NO;
-	}
-	size_t n = strlen(text);
-	struct MHD_Response *resp = response_new(text, n);
-	free(text);
-	if (resp) {
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
-	}
+	enum MHD_Result out =
+	    reply_json_hdr(r, 200, doc, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 	OPENSSL_cleanse(cookie, sizeof cookie);
-	if (resp == NULL)
-		return MHD_NO;
-	return reply(r, 200, "application/json; charset=utf-8", NULL, n, &resp);
+	return out;
 }
 
 enum MHD_Result h_logout(struct req *r, char **p)
@@ -417,27 +411,15 @@ enum MHD_Result h_logout(struct req *r, char **p)
 	(void)p;
 	pthread_mutex_lock(&mu);
 	struct session *s = find_locked(r);
-	for (struct session **pp = &sessions; s && *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			OPENSSL_cleanse(s, sizeof *s);
-			free(s);
-			break;
-		}
+	if (s)
+		drop_locked(s);
 	pthread_mutex_unlock(&mu);
 	struct worker *w = worker_get();
 	if (w)
 		audit_staff(r, w, "staff.logout", r->staff.user, "{}");
-	const char *body = "{\"ok\":true}";
-	struct MHD_Response *resp = response_new(body, strlen(body));
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
-				COOKIE
-				"=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	return reply(r, 200, "application/json; charset=utf-8", NULL, strlen(body),
-		     &resp);
+	return reply_json_hdr(r, 200, json_pack("{s:b}", "ok", 1),
+			      MHD_HTTP_HEADER_SET_COOKIE,
+			      COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 }
 
 enum MHD_Result h_session(struct req *r, char **p)

@@ -42,33 +42,14 @@ jpki_err audit_staff(struct req *r, struct worker *w, const char *action,
 	return rc;
 }
 
-/* After a revocation committed on this thread's store connection: the
- * caches of every thread (pki_invalidate), and this thread's CA object,
- * whose own OCSP memory cannot see a commit made on its connection. */
-static void revoked_here(void)
-{
-	struct worker *w = worker_get();
-	if (w)
-		jpki_ca_forget(w->ca);
-	pki_invalidate();
-}
-
-static enum MHD_Result unavailable(struct req *r)
-{
-	return reply_error(r, 503, "unavailable", "ただいま利用できません。",
-			   "the store is not available");
-}
-
 /* This thread's store and a registry context for the request; false
  * after replying 503 when the store is not available. */
 static bool op_ctx(struct req *r, struct jpki_reg_ctx *ctx, char actor[48],
 		   enum MHD_Result *res)
 {
-	struct worker *w = worker_get();
-	if (w == NULL) {
-		*res = unavailable(r);
+	struct worker *w = worker_or_503(r, res);
+	if (w == NULL)
 		return false;
-	}
 	actor_of(r, actor);
 	*ctx = (struct jpki_reg_ctx){.store = w->store,
 				     .keys_dir = cfg.keys_dir,
@@ -532,7 +513,7 @@ enum MHD_Result h_renew(struct req *r, char **p)
 	jpki_err e = jpki_reg_renew(&ctx, id, &o, &x, &m);
 	OPENSSL_cleanse(&pins, sizeof pins);
 	if (x.n_revoked)
-		revoked_here();
+		pki_invalidate();
 	if (e == JPKI_ERR_REFUSED && strcmp(m.code, "not_in_window") == 0)
 		return reply_error(
 		    r, 422, "not_in_window",
@@ -698,7 +679,7 @@ enum MHD_Result h_events(struct req *r, char **p)
 	if (!ok)
 		return res;
 	if (x.n_revoked)
-		revoked_here();
+		pki_invalidate();
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
 	return reply_json(r, 200, result_json(op, id, &x, jpki_jst_day(ctx.now)));
@@ -739,7 +720,7 @@ enum MHD_Result h_revoke(struct req *r, char **p)
 	struct jpki_reg_msg m = {0};
 	jpki_err e = jpki_reg_revoke(&ctx, serial, (int)reason, &x, &m);
 	if (x.n_revoked)
-		revoked_here();
+		pki_invalidate();
 	if (e == JPKI_ERR_NOTFOUND)
 		return reply_error(r, 404, "no_cert",
 				   "その電子証明書は登録されていません。",
@@ -762,9 +743,10 @@ static json_t *staff_json(const struct jpki_staff *s)
 enum MHD_Result h_staff_list(struct req *r, char **p)
 {
 	(void)p;
-	struct worker *w = worker_get();
+	enum MHD_Result res;
+	struct worker *w = worker_or_503(r, &res);
 	if (w == NULL)
-		return unavailable(r);
+		return res;
 	struct jpki_staff *list = NULL;
 	size_t n = 0;
 	struct jpki_errbuf eb = {{0}};
@@ -796,11 +778,8 @@ enum MHD_Result h_staff_add(struct req *r, char **p)
 				"counter, supervisor, admin のいずれかです。");
 		ok = false;
 	}
-	struct worker *w = ok ? worker_get() : NULL;
-	if (ok && w == NULL) {
-		res = unavailable(r);
-		ok = false;
-	}
+	struct worker *w = ok ? worker_or_503(r, &res) : NULL;
+	ok = ok && w != NULL;
 	if (!ok) {
 		json_decref(body);
 		return res;
@@ -836,9 +815,10 @@ enum MHD_Result h_staff_disable(struct req *r, char **p)
 		return reply_error(r, 422, "self",
 				   "自分自身のアカウントは停止できません。",
 				   "you cannot disable your own account");
-	struct worker *w = worker_get();
+	enum MHD_Result res;
+	struct worker *w = worker_or_503(r, &res);
 	if (w == NULL)
-		return unavailable(r);
+		return res;
 	char actor[48];
 	actor_of(r, actor);
 	struct jpki_errbuf eb = {{0}};

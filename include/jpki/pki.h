@@ -181,13 +181,6 @@ jpki_err jpki_ca_ocsp(struct jpki_ca *ca, const unsigned char *req, size_t req_l
 		      int64_t now, unsigned char **resp, size_t *resp_len,
 		      struct jpki_ocsp_stats *st, struct jpki_errbuf *eb);
 
-/* Forgets the OCSP answers this CA object keeps in memory. They are
- * dropped by themselves when another store connection commits; call this
- * when a revocation was committed on this object's own connection through
- * another CA object (the registry opens its own), which the store's
- * change counter does not show. */
-void jpki_ca_forget(struct jpki_ca *ca);
-
 /* Re-signs stored responses older than half their validity, and signs one
  * for every unexpired certificate that has none. *count: responses signed. */
 jpki_err jpki_ca_refresh_ocsp(struct jpki_ca *ca, int64_t now, size_t *count,

@@ -74,6 +74,14 @@ jpki_err jpki_store_exec(struct jpki_store *s, const char *sql);
  * missed one). */
 jpki_err jpki_store_data_version(struct jpki_store *s, int64_t *out);
 
+/* What data_version leaves out: a counter of this connection's own changes
+ * that make stale what other objects on the same connection keep in memory
+ * (a revocation by one CA object for the OCSP answers another remembers).
+ * The writer calls jpki_store_touch(); readers compare jpki_store_epoch()
+ * alongside the data version. Starts at 0; never goes back. */
+void jpki_store_touch(struct jpki_store *s);
+int64_t jpki_store_epoch(const struct jpki_store *s);
+
 /* The backend's last error text (never NULL; "" if none). Never contains
  * bound values. */
 const char *jpki_store_errmsg(const struct jpki_store *s);

@@ -76,15 +76,14 @@ jpki_err jpkii_serial_hex(const ASN1_INTEGER *s, char *buf, size_t n)
 	return JPKI_OK;
 }
 
-int jpkii_url_shard(const struct jpki_ca *ca, enum jpki_pki_kind k,
-		    const char *muni, char *buf, size_t n)
+int jpkii_url_shard(const struct jpki_ca *ca, enum jpki_pki_kind k, const char *muni,
+		    char *buf, size_t n)
 {
 	return snprintf(buf, n, "%s/crl/%s/%s.crl", ca->base_url, jpkii_kind_name(k),
 			muni);
 }
 
-int jpkii_url_ocsp(const struct jpki_ca *ca, enum jpki_pki_kind k, char *buf,
-		   size_t n)
+int jpkii_url_ocsp(const struct jpki_ca *ca, enum jpki_pki_kind k, char *buf, size_t n)
 {
 	return snprintf(buf, n, "%s/ocsp/%s", ca->base_url, jpkii_kind_name(k));
 }
@@ -149,11 +148,11 @@ bool jpkii_has_control(const char *s)
 /* ---- municipalities (全国地方公共団体コード) ---- */
 
 static const char *const prefectures[47] = {
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県",
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県",	  "福島県", "茨城県",
     "栃木県", "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県",
-    "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県",
+    "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県",	  "愛知県", "三重県",
     "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県",
-    "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
+    "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県",	  "高知県", "福岡県",
     "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
 };
 
@@ -198,8 +197,8 @@ jpki_err jpki_municipality_parse(const char *s, struct jpki_municipality *out,
 				 out->code);
 	size_t n = strlen(colon + 1);
 	if (n == 0 || n >= sizeof out->name)
-		return jpki_errf(eb, JPKI_ERR_INVALID, "%s: the name is empty or too long",
-				 out->code);
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "%s: the name is empty or too long", out->code);
 	if (jpki_utf8_chars(colon + 1, n) < 0 || jpkii_has_control(colon + 1))
 		return jpki_errf(eb, JPKI_ERR_INVALID,
 				 "%s: the name is not UTF-8 text without control "
@@ -247,7 +246,6 @@ jpki_err jpkii_new_serial(X509 *cert)
 	return rc;
 }
 
-
 static const char *const ca_exts[CA_N][4] = {
     {"critical,CA:TRUE", "critical,keyCertSign,cRLSign", NULL, NULL},
     {"critical,CA:TRUE,pathlen:0", "critical,keyCertSign,cRLSign", NULL, NULL},
@@ -292,7 +290,8 @@ static jpki_err build_ca_cert(int i, EVP_PKEY *key, X509 *issuer,
 	if (jpkii_add_ext(c, iss, NID_basic_constraints, ca_exts[i][0]) ||
 	    jpkii_add_ext(c, iss, NID_key_usage, ca_exts[i][1]) ||
 	    jpkii_add_ext(c, iss, NID_subject_key_identifier, "hash") ||
-	    (issuer && jpkii_add_ext(c, iss, NID_authority_key_identifier, "keyid:always")))
+	    (issuer &&
+	     jpkii_add_ext(c, iss, NID_authority_key_identifier, "keyid:always")))
 		goto out;
 	if (ca_exts[i][2] != NULL &&
 	    (jpkii_add_ext(c, iss, NID_ext_key_usage, ca_exts[i][2]) ||
@@ -330,7 +329,8 @@ static int path_join(char *buf, size_t n, const char *dir, const char *file)
 jpki_err jpki_ca_init_check(const struct jpki_ca_init_opts *o, struct jpki_errbuf *eb)
 {
 	if (o->key_bits != 2048 && o->key_bits != 3072 && o->key_bits != 4096)
-		return jpki_errf(eb, JPKI_ERR_INVALID, "--key-bits must be 2048, 3072 "
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "--key-bits must be 2048, 3072 "
 				 "or 4096");
 	if (o->crl_hours < 1 || o->crl_hours > 24 * 31)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "--crl-hours must be 1 to 744");
@@ -338,16 +338,18 @@ jpki_err jpki_ca_init_check(const struct jpki_ca_init_opts *o, struct jpki_errbu
 		return jpki_errf(eb, JPKI_ERR_INVALID, "--ocsp-days must be 1 to 31");
 	if (o->not_before != 0 &&
 	    (o->not_before > o->now || o->now - o->not_before > 20LL * 365 * 86400))
-		return jpki_errf(eb, JPKI_ERR_INVALID,
-				 "--history-from must be within the 20 years before now");
+		return jpki_errf(
+		    eb, JPKI_ERR_INVALID,
+		    "--history-from must be within the 20 years before now");
 	size_t n = strlen(o->base_url);
 	if ((strncmp(o->base_url, "http://", 7) != 0 &&
 	     strncmp(o->base_url, "https://", 8) != 0) ||
 	    n > 200 || o->base_url[n - 1] == '/' || strpbrk(o->base_url, " \"<>\\") ||
 	    jpkii_has_control(o->base_url))
-		return jpki_errf(eb, JPKI_ERR_INVALID,
-				 "--base-url: an http(s) URL without spaces, control "
-				 "characters or a trailing slash, at most 200 characters");
+		return jpki_errf(
+		    eb, JPKI_ERR_INVALID,
+		    "--base-url: an http(s) URL without spaces, control "
+		    "characters or a trailing slash, at most 200 characters");
 	if (o->passphrase == NULL && !o->insecure_no_passphrase)
 		return jpki_errf(eb, JPKI_ERR_INVALID,
 				 "a passphrase is required (JPKI_CA_PASSPHRASE or "
@@ -411,18 +413,18 @@ jpki_err jpki_ca_init(struct jpki_store *s, const char *keys_dir,
 	struct jpki_signer *sig[CA_N] = {0};
 	char path[CA_N][PATH_MAX];
 	bool written[CA_N] = {0};
-	char (*issuer_paths)[PATH_MAX] = NULL;
+	char(*issuer_paths)[PATH_MAX] = NULL;
 	char buf[512];
 
 	if ((rc = jpki_ca_init_check(o, eb)) != JPKI_OK)
 		return rc;
 	/* Refuse before touching anything: no key file, no row. */
 	if (store_has_ca(s, &rc) || rc != JPKI_OK)
-		return rc != JPKI_OK ? jpki_errf(eb, rc, "store: %s",
-						 jpki_store_errmsg(s))
-				     : jpki_errf(eb, JPKI_ERR_REFUSED,
-						 "the store already holds a CA; "
-						 "nothing was changed");
+		return rc != JPKI_OK
+			   ? jpki_errf(eb, rc, "store: %s", jpki_store_errmsg(s))
+			   : jpki_errf(eb, JPKI_ERR_REFUSED,
+				       "the store already holds a CA; "
+				       "nothing was changed");
 	if (mkdir(keys_dir, 0700) != 0 && errno != EEXIST)
 		return jpki_errf(eb, JPKI_ERR_IO, "%s: %s", keys_dir, strerror(errno));
 	for (int i = 0; i < CA_N; i++) {
@@ -458,8 +460,8 @@ jpki_err jpki_ca_init(struct jpki_store *s, const char *keys_dir,
 		goto out;
 	}
 	for (int i = 0; i < CA_N; i++) {
-		rc = jpkii_key_write(path[i], key[i], o->insecure_no_passphrase ? NULL
-									  : o->passphrase,
+		rc = jpkii_key_write(path[i], key[i],
+				     o->insecure_no_passphrase ? NULL : o->passphrase,
 				     eb);
 		if (rc != JPKI_OK)
 			goto out_rollback;
@@ -535,8 +537,8 @@ static jpki_err load_settings(struct jpki_ca *ca, struct jpki_errbuf *eb)
 {
 	struct jpki_stmt *st = NULL;
 	bool row;
-	jpki_err rc = jpki_stmt_prepare(ca->store, "SELECT key, value FROM ca_setting",
-					&st);
+	jpki_err rc =
+	    jpki_stmt_prepare(ca->store, "SELECT key, value FROM ca_setting", &st);
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
 		const char *k = jpki_stmt_text(st, 0), *v = jpki_stmt_text(st, 1);
 		if (strcmp(k, "base_url") == 0)
@@ -729,7 +731,8 @@ jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 	if (strcmp(jpki_revocation_reason_name((int)reason), "unknown") == 0)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "unknown reason");
 	if (at > now)
-		return jpki_errf(eb, JPKI_ERR_INVALID, "the revocation time is in the "
+		return jpki_errf(eb, JPKI_ERR_INVALID,
+				 "the revocation time is in the "
 				 "future");
 	/* Inside the caller's transaction when one is open (an event revokes
 	 * with its registry change), else in one of our own. */
@@ -766,16 +769,17 @@ jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 	}
 	jpki_stmt_finalize(st);
 	st = NULL;
-	if ((rc = jpkii_sql(ca->store, "tiii",
-			    "INSERT INTO revocation (serial, kind, municipality, "
-			    "not_after, revoked_at, reason, recorded_at) SELECT serial, "
-			    "kind, municipality, not_after, $2, $3, $4 FROM certificate "
-			    "WHERE serial = $1",
-			    serial, at, (int64_t)reason, now)) ||
+	if ((rc =
+		 jpkii_sql(ca->store, "tiii",
+			   "INSERT INTO revocation (serial, kind, municipality, "
+			   "not_after, revoked_at, reason, recorded_at) SELECT serial, "
+			   "kind, municipality, not_after, $2, $3, $4 FROM certificate "
+			   "WHERE serial = $1",
+			   serial, at, (int64_t)reason, now)) ||
 	    /* A stored "good" OCSP response must never outlive this: drop it,
 	     * the next request is signed live. */
-	    (rc = jpkii_sql(ca->store, "t", "DELETE FROM ocsp_response WHERE serial = $1",
-			    serial)))
+	    (rc = jpkii_sql(ca->store, "t",
+			    "DELETE FROM ocsp_response WHERE serial = $1", serial)))
 		goto out_store;
 	char details[128];
 	snprintf(details, sizeof details, "{\"reason\":\"%s\",\"revoked_at\":%lld}",
@@ -784,7 +788,10 @@ jpki_err jpki_ca_revoke(struct jpki_ca *ca, const char *serial_hex,
 		goto out_rollback;
 	if (own && (rc = jpki_store_commit(ca->store)))
 		goto out_store;
-	jpkii_ocsp_flush(ca);
+	/* Every CA object on this connection drops its remembered OCSP
+	 * answers at its next use (data_version does not count our own
+	 * commits). */
+	jpki_store_touch(ca->store);
 	out->revoked_at = at;
 	out->reason = (int)reason;
 	return JPKI_OK;

@@ -59,22 +59,19 @@ void jpkii_ocsp_flush(struct jpki_ca *ca)
 	}
 }
 
-void jpki_ca_forget(struct jpki_ca *ca)
-{
-	jpkii_ocsp_flush(ca);
-}
-
 /* Drops everything if another connection committed since the table was
- * filled. */
+ * filled, or a revocation was made on this connection (by this or another
+ * CA object: the registry opens its own). */
 static jpki_err mem_validate(struct jpki_ca *ca)
 {
-	int64_t v;
+	int64_t v, epoch = jpki_store_epoch(ca->store);
 	jpki_err rc = jpki_store_data_version(ca->store, &v);
 	if (rc != JPKI_OK)
 		return rc;
-	if (v != ca->mem_version) {
+	if (v != ca->mem_version || epoch != ca->mem_epoch) {
 		jpkii_ocsp_flush(ca);
 		ca->mem_version = v;
+		ca->mem_epoch = epoch;
 	}
 	return JPKI_OK;
 }

@@ -36,6 +36,7 @@ struct jpki_ca {
 	/* Pre-signed responses held in memory (lib/pki/ocsp.c). */
 	struct jpkii_ocsp_slot *mem;
 	int64_t mem_version; /* the store's data version they reflect */
+	int64_t mem_epoch;   /* and its epoch (jpki_store_touch) */
 };
 
 /* Makes the card-issuer key of every municipality of o: key files in

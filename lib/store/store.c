@@ -525,6 +525,16 @@ jpki_err jpki_store_begin(struct jpki_store *s)
 /* A commit that fails is rolled back here, so the store is as it was before
  * begin() whatever the caller does next (DESIGN: nothing lost, nothing
  * half-done). */
+void jpki_store_touch(struct jpki_store *s)
+{
+	s->epoch++;
+}
+
+int64_t jpki_store_epoch(const struct jpki_store *s)
+{
+	return s->epoch;
+}
+
 jpki_err jpki_store_commit(struct jpki_store *s)
 {
 	char saved[JPKII_ERRMSG_SZ];

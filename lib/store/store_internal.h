@@ -78,6 +78,7 @@ struct jpki_store {
 	void *db;	    /* the backend's connection (sqlite3 *, PGconn *) */
 	char *path;	    /* the SQLite file; NULL for a server backend */
 	int schema_version; /* after migrations */
+	int64_t epoch;	    /* jpki_store_touch() */
 	char errmsg[JPKII_ERRMSG_SZ];
 };
 
