@@ -166,6 +166,7 @@ int cmd_cert(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_staff(int argc, char **argv);
+int cmd_notice(int argc, char **argv);
 
 /* jpki ca init and jpki init (cli/cmd_ca.c); default_muni "CODE:NAME" is
  * used when no --municipality is given (NULL: one is required). */

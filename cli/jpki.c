@@ -34,6 +34,7 @@ static const struct cmd commands[] = {
     {"reconcile", cmd_reconcile, "settle operations a crash left half-done"},
     {"demo", cmd_demo, "a synthetic population for demos and benchmarks"},
     {"staff", cmd_staff, "staff accounts for jpkid: add, list, disable"},
+    {"notice", cmd_notice, "expiry notices: the monthly batch of letters, suspend, resume, status"},
 };
 
 static void usage(FILE *f)

@@ -32,6 +32,7 @@ struct config {
 	char keys_dir[4096];
 	const char *web_root;
 	const char *office_file;
+	const char *notice_dir; /* where notice runs write (default var/notices) */
 	const char *access_log; /* path, "-" for stderr, "off" */
 	char *passphrase;	/* the CA's; NULL for an unencrypted store */
 	unsigned threads;
@@ -214,6 +215,15 @@ enum MHD_Result h_stats_expiring(struct req *r, char **p);
 enum MHD_Result h_staff_list(struct req *r, char **p);
 enum MHD_Result h_staff_add(struct req *r, char **p);
 enum MHD_Result h_staff_disable(struct req *r, char **p);
+
+/* notice.c: the expiry notices (admin page) */
+enum MHD_Result h_notice_status(struct req *r, char **p);
+enum MHD_Result h_notice_run(struct req *r, char **p);
+enum MHD_Result h_notice_run_get(struct req *r, char **p);
+enum MHD_Result h_notice_suspend(struct req *r, char **p);
+enum MHD_Result h_notice_resume(struct req *r, char **p);
+/* Stops a notice run in progress (between letters) and joins its thread. */
+void notice_stop(void);
 
 /* ops.c: health, metrics, openapi, static files */
 enum MHD_Result h_healthz(struct req *r, char **p);

@@ -57,7 +57,8 @@ int64_t uptime_s(void)
 
 static const char usage[] =
     "usage: jpkid [--config FILE] [--listen HOST:PORT] [--store URL] [--keys DIR]\n"
-    "             [--web-root DIR] [--office FILE] [--passphrase-file FILE]\n"
+    "             [--web-root DIR] [--office FILE] [--notice-dir DIR]\n"
+    "             [--passphrase-file FILE]\n"
     "             [--threads N] [--max-body BYTES] [--timeout SECONDS]\n"
     "             [--session-idle SECONDS] [--session-max SECONDS]\n"
     "             [--login-limit N] [--login-window SECONDS]\n"
@@ -76,7 +77,10 @@ static const char usage[] =
     "                         else ./var/jpki.db)\n"
     "  --keys DIR             CA keys (default $JPKI_KEYS, else <store>.keys)\n"
     "  --web-root DIR         the pages (default: the source tree's web/)\n"
-    "  --office FILE          the office calendar the public API describes\n"
+    "  --office FILE          the office calendar the public API and the\n"
+    "                         notice letters describe\n"
+    "  --notice-dir DIR       where notice runs started from the admin page\n"
+    "                         write (default var/notices)\n"
     "  --passphrase-file F    the CA passphrase's file (else $JPKI_CA_PASSPHRASE)\n"
     "  --threads N            server threads, each with its own store connection\n"
     "                         (default 4)\n"
@@ -183,6 +187,8 @@ static int set_opt(const char *name, const char *v, const char **pass_file)
 		cfg.web_root = strdup(v);
 	else if (strcmp(name, "office") == 0)
 		cfg.office_file = strdup(v);
+	else if (strcmp(name, "notice-dir") == 0)
+		cfg.notice_dir = strdup(v);
 	else if (strcmp(name, "access-log") == 0)
 		cfg.access_log = strdup(v);
 	else if (strcmp(name, "passphrase-file") == 0)
@@ -351,6 +357,7 @@ static int configure(int argc, char **argv, bool *routes_only)
 	    {"keys", required_argument, NULL, 0},
 	    {"web-root", required_argument, NULL, 0},
 	    {"office", required_argument, NULL, 0},
+	    {"notice-dir", required_argument, NULL, 0},
 	    {"passphrase-file", required_argument, NULL, 0},
 	    {"threads", required_argument, NULL, 0},
 	    {"max-body", required_argument, NULL, 0},
@@ -379,6 +386,7 @@ static int configure(int argc, char **argv, bool *routes_only)
 	cfg.access_log = "-";
 	cfg.web_root = JPKID_WEB_ROOT;
 	cfg.office_file = JPKID_OFFICE;
+	cfg.notice_dir = "var/notices";
 	const char *pass_file = NULL, *config_file = NULL;
 
 	/* First pass: --config and --help; the file, then argv over it. */
@@ -550,6 +558,7 @@ int main(int argc, char **argv)
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	notice_stop();
 	MHD_stop_daemon(d);
 	pki_watch_stop();
 	pki_free();

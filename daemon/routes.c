@@ -42,6 +42,11 @@ const struct route routes[] = {
     {"POST", "/api/v1/staff/{user}/disable", h_staff_disable, A, "api_admin", true},
     {"POST", "/api/v1/crl/publish", h_crl_publish, A, "api_admin", true},
     {"POST", "/api/v1/ocsp/refresh", h_ocsp_refresh, A, "api_admin", true},
+    {"GET", "/api/v1/notices/status", h_notice_status, S, "api_staff", true},
+    {"POST", "/api/v1/notices/runs", h_notice_run, A, "api_admin", true},
+    {"GET", "/api/v1/notices/runs/{id}", h_notice_run_get, S, "api_staff", true},
+    {"POST", "/api/v1/notices/suspend", h_notice_suspend, A, "api_admin", true},
+    {"POST", "/api/v1/notices/resume", h_notice_resume, A, "api_admin", true},
     /* operations */
     {"GET", "/healthz", h_healthz, 0, "healthz", true},
     {"GET", "/metrics", h_metrics, 0, "metrics", true},

@@ -82,6 +82,18 @@ jpki_err jpki_store_data_version(struct jpki_store *s, int64_t *out);
 void jpki_store_touch(struct jpki_store *s);
 int64_t jpki_store_epoch(const struct jpki_store *s);
 
+/* A named lock across connections and processes, for work that must not
+ * run twice at once but is longer than a transaction (the monthly notice
+ * batch). Held until jpki_store_unlock() or until the connection closes,
+ * so a process that dies never keeps it. SQLite: flock(2) on the file
+ * "<store>-lock-<name>" beside the store; PostgreSQL: a session advisory
+ * lock keyed by the name. JPKI_ERR_CONFLICT when another connection (in
+ * this or another process) holds it; JPKI_ERR_INVALID for a name that is
+ * not 1-32 of [a-z0-9-]. Taking a lock this connection holds is
+ * JPKI_ERR_CONFLICT too. At most 4 held at a time. */
+jpki_err jpki_store_try_lock(struct jpki_store *s, const char *name);
+void jpki_store_unlock(struct jpki_store *s, const char *name);
+
 /* The backend's last error text (never NULL; "" if none). Never contains
  * bound values. */
 const char *jpki_store_errmsg(const struct jpki_store *s);

@@ -7,12 +7,16 @@
  * nothing behind, and migrations only go forward.
  * Documented in docs/internals/store.md.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jpki/date.h"
 #include "jpki/store.h"
@@ -464,11 +468,134 @@ static void stmt_destroy(struct jpki_stmt *st)
 	free(st);
 }
 
+/* ---- named locks ---- */
+
+static bool lock_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+			return false;
+	return true;
+}
+
+/* The advisory lock key of a name on PostgreSQL: FNV-1a of the name in the
+ * low 32 bits, a fixed tag in the high ones so no other user of advisory
+ * locks (the write lock) collides with it. */
+static int64_t pg_lock_key(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return (int64_t)((uint64_t)0x6a706b69u << 32 | h); /* "jpki" */
+}
+
+static int lock_slot(struct jpki_store *s, const char *name)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s->locks[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static jpki_err pg_lock_call(struct jpki_store *s, const char *sql, const char *name,
+			     bool *got)
+{
+	struct jpki_stmt *st = NULL;
+	bool row = false;
+	jpki_err e = jpki_stmt_prepare(s, sql, &st);
+	if (e == JPKI_OK)
+		e = jpki_stmt_bind_int64(st, 1, pg_lock_key(name));
+	if (e == JPKI_OK)
+		e = jpki_stmt_step(st, &row);
+	if (e == JPKI_OK && got)
+		*got = row && jpki_stmt_int64(st, 0) != 0;
+	jpki_stmt_finalize(st);
+	return e;
+}
+
+jpki_err jpki_store_try_lock(struct jpki_store *s, const char *name)
+{
+	if (!lock_name_ok(name)) {
+		jpkii_store_seterr(s, "lock name must be 1-32 of [a-z0-9-]");
+		return JPKI_ERR_INVALID;
+	}
+	if (lock_slot(s, name) >= 0) {
+		jpkii_store_seterr(s, "lock %s is already held by this connection",
+				   name);
+		return JPKI_ERR_CONFLICT;
+	}
+	int slot = lock_slot(s, "");
+	if (slot < 0) {
+		jpkii_store_seterr(s, "too many locks held");
+		return JPKI_ERR_INTERNAL;
+	}
+	int fd = -1;
+	if (s->path != NULL) {
+		char file[4200];
+		int n = snprintf(file, sizeof file, "%s-lock-%s", s->path, name);
+		if (n < 0 || (size_t)n >= sizeof file) {
+			jpkii_store_seterr(s, "store path too long for a lock file");
+			return JPKI_ERR_INVALID;
+		}
+		fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0) {
+			jpkii_store_seterr(s, "lock file %s: %s", file,
+					   strerror(errno));
+			return JPKI_ERR_STORE;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int err = errno;
+			close(fd);
+			if (err == EWOULDBLOCK) {
+				jpkii_store_seterr(
+				    s, "lock %s is held by another process", name);
+				return JPKI_ERR_CONFLICT;
+			}
+			jpkii_store_seterr(s, "lock file %s: %s", file, strerror(err));
+			return JPKI_ERR_STORE;
+		}
+	} else {
+		bool got = false;
+		jpki_err e =
+		    pg_lock_call(s, "SELECT pg_try_advisory_lock($1)::int", name, &got);
+		if (e != JPKI_OK)
+			return e;
+		if (!got) {
+			jpkii_store_seterr(s, "lock %s is held by another connection",
+					   name);
+			return JPKI_ERR_CONFLICT;
+		}
+	}
+	snprintf(s->locks[slot].name, sizeof s->locks[slot].name, "%s", name);
+	s->locks[slot].fd = fd;
+	return JPKI_OK;
+}
+
+void jpki_store_unlock(struct jpki_store *s, const char *name)
+{
+	int slot = (s && name && *name) ? lock_slot(s, name) : -1;
+	if (slot < 0)
+		return;
+	if (s->locks[slot].fd >= 0)
+		close(s->locks[slot].fd); /* releases the flock */
+	else
+		(void)pg_lock_call(s, "SELECT pg_advisory_unlock($1)::int", name, NULL);
+	s->locks[slot].name[0] = '\0';
+	s->locks[slot].fd = -1;
+}
+
 void jpki_store_close(struct jpki_store *s)
 {
 	if (s == NULL)
 		return;
 	jpki_store_rollback(s);
+	for (int i = 0; i < 4; i++)
+		if (s->locks[i].name[0] && s->locks[i].fd >= 0)
+			close(s->locks[i].fd);
 	for (int i = 0; i < s->n_cache; i++) {
 		stmt_destroy(s->cache[i].st);
 		free(s->cache[i].sql);

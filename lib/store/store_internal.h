@@ -80,6 +80,10 @@ struct jpki_store {
 	int schema_version; /* after migrations */
 	int64_t epoch;	    /* jpki_store_touch() */
 	char errmsg[JPKII_ERRMSG_SZ];
+	struct {
+		char name[33];
+		int fd; /* SQLite: the flock(2)ed file; PostgreSQL: -1 */
+	} locks[4];	/* jpki_store_try_lock(); name "" when free */
 };
 
 struct jpki_stmt {

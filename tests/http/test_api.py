@@ -57,6 +57,7 @@ any failure. The store is kept in /tmp when something failed.
 """
 import base64
 import calendar
+import csv
 import datetime as dt
 import hashlib
 import http.client
@@ -935,7 +936,8 @@ def t_start():
     STDERR_PATH = os.path.join(WORK, "jpkid.stderr")
     PROC = spawn(PORT, STDERR_PATH, [
         "--access-log", os.path.join(WORK, "access.log"), "--session-idle", "3",
-        "--login-limit", "3", "--login-window", "60"])
+        "--login-limit", "3", "--login-window", "60",
+        "--notice-dir", os.path.join(WORK, "notices")])
     check(True, "jpkid answers /healthz")
 
 
@@ -1505,10 +1507,14 @@ def t_csrf_roles():
                     ("POST", "/api/v1/certificates/{serial}/revoke"),
                     ("GET", "/api/v1/staff"), ("POST", "/api/v1/staff"),
                     ("POST", "/api/v1/staff/{user}/disable"), ("POST", "/api/v1/crl/publish"),
-                    ("POST", "/api/v1/ocsp/refresh")],
+                    ("POST", "/api/v1/ocsp/refresh"), ("GET", "/api/v1/notices/status"),
+                    ("POST", "/api/v1/notices/runs"), ("GET", "/api/v1/notices/runs/{id}"),
+                    ("POST", "/api/v1/notices/suspend"), ("POST", "/api/v1/notices/resume")],
         "supervisor": [("GET", "/api/v1/staff"), ("POST", "/api/v1/staff"),
                        ("POST", "/api/v1/staff/{user}/disable"),
-                       ("POST", "/api/v1/crl/publish"), ("POST", "/api/v1/ocsp/refresh")],
+                       ("POST", "/api/v1/crl/publish"), ("POST", "/api/v1/ocsp/refresh"),
+                       ("POST", "/api/v1/notices/runs"), ("POST", "/api/v1/notices/suspend"),
+                       ("POST", "/api/v1/notices/resume")],
     }
     rank = {"counter": 1, "supervisor": 2, "admin": 3}
     for who, sess in (("counter", cnt), ("supervisor", sup)):
@@ -2061,6 +2067,110 @@ def t_stats():
     eq(j.get("months"), expected(d("2027-01-01"), 14), "stats: 2027-01 + 14 months = SQL")
     j = cnt.get("/api/v1/stats/expiring").json
     eq(len(j.get("months", [])), 24, "stats: 24 months by default")
+
+
+def t_notices():
+    section("admin: expiry notices (status, dry run, a run watched to the end, suspend)")
+    adm, sup = Staff("admin1", "admin"), Staff("sup1", "supervisor")
+    t = today_jst()
+    due = add_months(dt.date(t.year, t.month, 1), 2)
+    due_s = due.strftime("%Y-%m")
+    st = sup.get("/api/v1/notices/status").json
+    eq((st.get("due"), [m["expiring"] for m in st.get("months", [])]),
+       (due_s, [add_months(dt.date(t.year, t.month, 1), k).strftime("%Y-%m")
+                for k in range(3)]),
+       "notices status: due = the month after next; months = this month .. due")
+    eq(st.get("suspension", {}).get("suspended"), False, "notices: not suspended")
+    # The CLI's dry run is the independent count.
+    rc, c = cli_json("--store", DB, "notice", "run", "--dry-run", "--expiring", due_s)
+    r = adm.post("/api/v1/notices/runs", {"expiring": due_s, "dry_run": True})
+    eq((r.status, r.json.get("notices"), r.json.get("by_kind")),
+       (200, (c or {}).get("selected"), (c or {}).get("by_kind")),
+       "notices dry run = jpki notice run --dry-run")
+    eq(sql1("SELECT count(*) FROM notice_run"), 0, "a dry run stores nothing")
+    for body, what in (({"expiring": "2027-13"}, "month 13"),
+                       ({"expiring": "27-01"}, "a short month"),
+                       ({"per_file": 0}, "per_file 0"),
+                       ({"dry_run": "yes"}, "dry_run a string"),
+                       ({"expiring": 202701}, "a number as month")):
+        expect_error(f"notice run with {what}",
+                     lambda: adm.post("/api/v1/notices/runs", body, ensure=False), 400,
+                     "bad_input", session=adm)
+    far = add_months(due, 1).strftime("%Y-%m")
+    expect_error("notice run for a month too far ahead",
+                 lambda: adm.post("/api/v1/notices/runs", {"expiring": far}, ensure=False),
+                 400, "bad_month", session=adm)
+    # Suspended: the run is refused; nothing is stored.
+    r = adm.post("/api/v1/notices/suspend", {"reason": "テスト"})
+    eq((r.status, r.json), (200, {"suspended": True}), "notices suspend: 200")
+    expect_error("suspend twice",
+                 lambda: adm.post("/api/v1/notices/suspend", {}, ensure=False), 422,
+                 "already_suspended", session=adm)
+    st = sup.get("/api/v1/notices/status").json
+    eq((st["suspension"]["suspended"], st["suspension"]["reason"], st["suspension"]["by"]),
+       (True, "テスト", "staff:admin1"), "status shows the suspension, its reason and who")
+    r = adm.post("/api/v1/notices/runs", {"expiring": due_s})
+    eq(r.status, 202, "a run while suspended starts (and is refused on its thread)")
+    cur = wait_notice(sup)
+    eq((cur.get("state"), (cur.get("error") or {}).get("code")), ("failed", "suspended"),
+       "the run is refused: suspended")
+    eq(sql1("SELECT count(*) FROM notice"), 0, "suspended: no notice stored")
+    r = adm.post("/api/v1/notices/resume")
+    eq((r.status, r.json), (200, {"suspended": False}), "notices resume: 200")
+    expect_error("resume when not suspended",
+                 lambda: adm.post("/api/v1/notices/resume", ensure=False), 422,
+                 "not_suspended", session=adm)
+    # A real run, watched to the end.
+    r = adm.post("/api/v1/notices/runs", {"expiring": due_s, "per_file": 25})
+    eq(r.status, 202, "notice run: 202")
+    cur = wait_notice(sup)
+    eq(cur.get("state"), "done", f"the run finished ({cur})")
+    run = cur.get("run")
+    want = sql1("SELECT count(*) FROM notice WHERE run = ? AND state = 'printed'", run)
+    eq((cur.get("total"), cur.get("done")), ((c or {}).get("selected"),) * 2,
+       "the run drew every letter the dry run counted")
+    check(want == (c or {}).get("selected") and want > 0,
+          f"(data) {want} notices printed in the store", want)
+    j = sup.get(f"/api/v1/notices/runs/{run}").json
+    eq((j.get("state"), j.get("notices"), j.get("printed"), j.get("actor")),
+       ("done", want, want, "staff:admin1"), "GET the run = the store")
+    out = sql1("SELECT out_dir FROM notice_run WHERE id = ?", run)
+    check(out.startswith(os.path.join(WORK, "notices")) and
+          os.path.exists(os.path.join(out, "manifest.csv")) and
+          os.path.exists(os.path.join(out, "municipal-001.pdf")),
+          "the letters and the manifest are under --notice-dir", out)
+    with open(os.path.join(out, "manifest.csv"), encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    eq(sorted(int(x["notice_id"]) for x in rows),
+       [x for (x,) in sql("SELECT id FROM notice WHERE run = ? ORDER BY id", run)],
+       "manifest = the run's notices")
+    st = sup.get("/api/v1/notices/status").json
+    eq([m["state"] for m in st["months"] if m["expiring"] == due_s], ["done"],
+       "status: the due month is done")
+    expect_error("GET an unknown run",
+                 lambda: sup.get("/api/v1/notices/runs/999999", ensure=False), 404,
+                 "no_run", session=sup)
+    expect_error("GET a run id that is not a number",
+                 lambda: sup.get("/api/v1/notices/runs/x1", ensure=False), 400,
+                 "bad_input", session=sup)
+    # Again: nothing new to send, no one twice.
+    r = adm.post("/api/v1/notices/runs", {"expiring": due_s})
+    cur = wait_notice(sup)
+    eq((cur.get("state"), cur.get("total")), ("done", 0), "a second run sends nothing new")
+    eq(sql1("SELECT count(*) - count(DISTINCT resident) FROM notice"), 0,
+       "no resident has two notices")
+
+
+def wait_notice(sess, limit=120):
+    """The status's `current` once the run is no longer running."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        cur = sess.get("/api/v1/notices/status").json.get("current") or {}
+        if cur.get("state") != "running":
+            return cur
+        time.sleep(0.2)
+    check(False, "the notice run ended in time")
+    return {}
 
 
 def t_staff_admin():
@@ -2976,7 +3086,7 @@ def main():
              t_public_window, t_public_wareki, t_public_guide, t_public_calendar,
              t_public_rules, t_protocol, t_sessions, t_csrf_roles, t_search_detail,
              lambda: t_crl("before"), t_renew, t_events_revoke, t_stats,
-             t_staff_admin, t_bad_input, t_ocsp, lambda: t_crl("after"),
+             t_staff_admin, t_notices, t_bad_input, t_ocsp, lambda: t_crl("after"),
              t_second_server, t_metrics_labels, t_health_metrics]
     try:
         for step in steps:

@@ -1,5 +1,6 @@
 // The admin page (admin.html): the chart of certificates expiring per month,
-// CRL publication, OCSP refresh and staff accounts. The chart is an SVG
+// the monthly expiry notices (start a run, watch it, suspend, resume), CRL
+// publication, OCSP refresh and staff accounts. The chart is an SVG
 // built here (no library): one <rect data-month="YYYY-MM" data-kind=...>
 // per bar, sign and auth side by side.
 'use strict';
@@ -15,6 +16,7 @@
       JPKI.applyRole(s.role);
       $('#not-admin').hidden = JPKI.roleAtLeast(s.role, 'admin');
       loadChart();
+      if (JPKI.roleAtLeast(s.role, 'supervisor')) loadNotices();
       if (JPKI.roleAtLeast(s.role, 'admin')) loadStaff();
     },
     onLogout() {
@@ -23,6 +25,9 @@
       clear($('#chart-table'));
       clear($('#staff-table'));
       clear($('#crl-result'));
+      clear($('#notice-months'));
+      clear($('#notice-runs'));
+      stopPolling();
       $('#ocsp-result').textContent = '';
       $('#staff-result').textContent = '';
     },
@@ -171,6 +176,112 @@
     $('#ocsp-result').textContent = '';
     const data = await api('POST', '/api/v1/ocsp/refresh');
     $('#ocsp-result').textContent = `OCSP応答を${data.signed}件署名しました。`;
+  }));
+
+  // ---- expiry notices ------------------------------------------------------
+
+  const MONTH_STATE = { not_sent: '未作成', unfinished: '未完了', done: '作成済み' };
+  let pollTimer = null;
+
+  function stopPolling() {
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+
+  function monthJa(m) {
+    const [y, mo] = m.split('-');
+    return `${y}年${Number(mo)}月`;
+  }
+
+  async function loadNotices() {
+    try {
+      renderNotices(await api('GET', '/api/v1/notices/status'));
+    } catch (e) {
+      if (!e.authHandled) JPKI.showError(e);
+    }
+  }
+
+  function renderNotices(st) {
+    const sus = st.suspension;
+    $('#notice-suspension').textContent = sus.suspended
+      ? `発送は停止中です（${JPKI.instant(sus.since)}、${sus.by}${sus.reason ? '：' + sus.reason : ''}）。`
+      : '発送は有効です。';
+    $('#notice-suspend').hidden = sus.suspended;
+    $('#notice-resume').hidden = !sus.suspended;
+    $('#notice-start').disabled = sus.suspended;
+
+    const t = clear($('#notice-months'));
+    t.appendChild(h('thead', {}, h('tr', {}, ['有効期限の月', '状態', '処理番号'].map((x) => h('th', { scope: 'col' }, x)))));
+    t.appendChild(h('tbody', {}, st.months.map((m) => h('tr', { dataset: { testid: 'notice-month-row', month: m.expiring, state: m.state } },
+      h('th', { scope: 'row' }, monthJa(m.expiring) + (m.due ? '（今月の発送分）' : '')),
+      h('td', {}, MONTH_STATE[m.state] || m.state),
+      h('td', { class: 'num' }, m.run ? String(m.run) : '—')))));
+
+    const sel = $('#notice-month');
+    const keep = sel.value;
+    clear(sel);
+    st.months.forEach((m) => sel.appendChild(h('option', { value: m.expiring }, monthJa(m.expiring) + (m.due ? '（既定）' : ''))));
+    sel.value = keep && st.months.some((m) => m.expiring === keep) ? keep : st.due;
+
+    const r = clear($('#notice-runs'));
+    r.appendChild(h('thead', {}, h('tr', {}, ['番号', '対象月', '作成日', '状態', '件数', '印刷済み', '取消', '実行者'].map((x) => h('th', { scope: 'col' }, x)))));
+    r.appendChild(h('tbody', {}, st.runs.slice(0, 12).map((x) => h('tr', { dataset: { testid: 'notice-run-row', run: String(x.id) } },
+      h('td', { class: 'num' }, String(x.id)),
+      h('td', {}, monthJa(x.expiring)),
+      h('td', {}, x.run_on),
+      h('td', {}, x.state === 'done' ? '完了' : `作成中 ${x.rendered}/${x.notices}`),
+      h('td', { class: 'num' }, String(x.notices)),
+      h('td', { class: 'num' }, String(x.printed)),
+      h('td', { class: 'num' }, String(x.cancelled)),
+      h('td', {}, x.actor)))));
+    showCurrent(st.current);
+  }
+
+  // The run this jpkid started: a progress bar while it runs, then the result.
+  function showCurrent(cur) {
+    const box = $('#notice-progress-box');
+    if (!cur) { box.hidden = true; return; }
+    box.hidden = false;
+    const bar = $('#notice-progress');
+    bar.max = Math.max(1, cur.total);
+    bar.value = cur.done;
+    const text = $('#notice-progress-text');
+    if (cur.state === 'running') {
+      text.textContent = `${monthJa(cur.expiring)}分を作成中：${cur.done} / ${cur.total} 通`;
+      stopPolling();
+      pollTimer = setTimeout(loadNotices, 1000);
+    } else if (cur.state === 'failed') {
+      text.textContent = `${monthJa(cur.expiring)}分の作成は完了しませんでした：${cur.error.message}`;
+    } else {
+      text.textContent = `${monthJa(cur.expiring)}分の作成が完了しました（処理${cur.run}、${cur.total} 通）。`;
+    }
+  }
+
+  $('#notice-dry').addEventListener('click', (ev) => JPKI.busy(ev.currentTarget, async () => {
+    const d = await api('POST', '/api/v1/notices/runs', { expiring: $('#notice-month').value, dry_run: true });
+    $('#notice-result').textContent = `${monthJa(d.expiring)}分：${d.notices}通（電子証明書 ${d.by_kind.cert}、カード ${d.by_kind.card}）。期限切れのため対象外 ${d.expired_before}件。`;
+  }));
+
+  $('#notice-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    JPKI.busy(ev.submitter, async () => {
+      $('#notice-result').textContent = '';
+      const d = await api('POST', '/api/v1/notices/runs', { expiring: $('#notice-month').value });
+      showCurrent(d.current);
+      await loadNotices();
+    });
+  });
+
+  $('#notice-suspend').addEventListener('click', (ev) => JPKI.busy(ev.currentTarget, async () => {
+    await api('POST', '/api/v1/notices/suspend', { reason: '' });
+    $('#notice-result').textContent = '発送を停止しました。';
+    await loadNotices();
+  }));
+
+  $('#notice-resume').addEventListener('click', (ev) => JPKI.busy(ev.currentTarget, async () => {
+    await api('POST', '/api/v1/notices/resume');
+    $('#notice-result').textContent = '発送を再開しました。停止中の月は「作成を開始」で追って作成できます。';
+    await loadNotices();
   }));
 
   // ---- staff -----------------------------------------------------------------
