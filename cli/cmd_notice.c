@@ -371,16 +371,6 @@ static json_t *run_json(const struct jpki_notice_run_info *r)
 	    "finished_at", json_instant(r->finished_at));
 }
 
-/* What a month of the schedule looks like: its latest run, if any. */
-static const struct jpki_notice_run_info *
-month_run(const struct jpki_notice_run_info *v, size_t n, int y, int mo)
-{
-	for (size_t i = 0; i < n; i++) /* newest first */
-		if (v[i].year == y && v[i].month == mo)
-			return &v[i];
-	return NULL;
-}
-
 static int notice_status(const struct cmd_ctx *c, int argc, char **argv)
 {
 	struct opt opts[] = {{"json", OPT_FLAG, (bool *)c->json, false, false}};
@@ -395,12 +385,19 @@ static int notice_status(const struct cmd_ctx *c, int argc, char **argv)
 	jpki_day today = jpki_jst_day(n.ctx.now);
 	jpki_err e = jpki_notice_suspension_get(&n.ctx, &s, &m);
 	if (e == JPKI_OK)
-		e = jpki_notice_runs(&n.ctx, 200, &runs, &nruns, &m);
-	nclose(&n);
-	if (e != JPKI_OK)
+		e = jpki_notice_runs(&n.ctx, 12, &runs, &nruns, &m);
+	if (e != JPKI_OK) {
+		nclose(&n);
 		return nfail(c, e, &m);
-	int y, mo, d, dy, dm;
-	jpki_day_to_ymd(today, &y, &mo, &d);
+	}
+	struct jpki_notice_month mons[3];
+	if ((e = jpki_notice_months(&n.ctx, mons, &m)) != JPKI_OK) {
+		free(runs);
+		nclose(&n);
+		return nfail(c, e, &m);
+	}
+	nclose(&n);
+	int dy, dm;
 	jpki_notice_default_month(today, &dy, &dm);
 	json_t *months = json_array(), *recent = json_array();
 	char since[JPKI_INSTANT_BUFSZ] = "";
@@ -416,35 +413,29 @@ static int notice_status(const struct cmd_ctx *c, int argc, char **argv)
 		       "next)\nmonths:\n",
 		       dy, dm);
 	}
-	/* This month to the month after next: what a run today may send. */
 	for (int k = 0; k < 3; k++) {
-		int yy = y, mm = mo + k;
-		if (mm > 12)
-			mm -= 12, yy++;
-		const struct jpki_notice_run_info *r = month_run(runs, nruns, yy, mm);
+		const struct jpki_notice_month *x = &mons[k];
 		char mon[32];
-		snprintf(mon, sizeof mon, "%04d-%02d", yy, mm);
-		const char *state = r == NULL ? "not_sent"
-				    : r->done ? "done"
-					      : "unfinished";
+		snprintf(mon, sizeof mon, "%04d-%02d", x->year, x->month);
 		json_array_append_new(
-		    months, json_pack("{s:s,s:s,s:o}", "expiring", mon, "state", state,
-				      "run", r ? json_integer(r->id) : json_null()));
+		    months, json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:o}", "expiring", mon,
+				      "state", jpki_month_state_name(x->state), "due", x->due,
+				      "runs", (json_int_t)x->runs, "notices",
+				      (json_int_t)x->notices, "printed", (json_int_t)x->printed,
+				      "cancelled", (json_int_t)x->cancelled, "last_run",
+				      x->last_run ? json_integer(x->last_run) : json_null()));
 		if (*c->json)
 			continue;
-		if (r == NULL)
-			printf("  %s  not sent%s\n", mon,
-			       (yy == dy && mm == dm) ? " (due this month)"
-						      : " (catch up: jpki notice run "
-							"--expiring this month)");
-		else if (r->done)
-			printf("  %s  done (run %" PRId64
-			       ": %zu printed, %zu cancelled)\n",
-			       mon, r->id, r->printed, r->cancelled);
+		if (x->state == JPKI_MONTH_NOT_SENT && x->due)
+			printf("  %s  not sent (due this month)\n", mon);
+		else if (x->state == JPKI_MONTH_NOT_SENT)
+			printf("  %s  not sent (catch up: jpki notice run --expiring %s)\n",
+			       mon, mon);
 		else
-			printf("  %s  unfinished (run %" PRId64 ": %zu/%zu drawn; run "
-			       "again to finish)\n",
-			       mon, r->id, r->rendered, r->selected);
+			printf("  %s  %s (%zu run%s: %zu printed, %zu cancelled)%s\n", mon,
+			       x->state == JPKI_MONTH_DONE ? "done" : "unfinished", x->runs,
+			       x->runs == 1 ? "" : "s", x->printed, x->cancelled,
+			       x->state == JPKI_MONTH_DONE ? "" : "; run again to finish");
 	}
 	if (!*c->json && nruns > 0)
 		puts("runs:\n  id\tmonth\trun "

@@ -175,28 +175,24 @@ enum MHD_Result h_notice_status(struct req *r, char **p)
 		e = jpki_notice_runs(&ctx, 24, &runs, &n, &m);
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
-	jpki_day today = jpki_jst_day(ctx.now);
-	int y, mo, d, dy, dm;
-	jpki_day_to_ymd(today, &y, &mo, &d);
-	jpki_notice_default_month(today, &dy, &dm);
-	json_t *months = json_array(), *list = json_array();
-	for (int k = 0; k < 3; k++) {
-		int yy = y, mm = mo + k;
-		if (mm > 12)
-			mm -= 12, yy++;
-		const struct jpki_notice_run_info *x = NULL;
-		for (size_t i = 0; i < n && x == NULL; i++)
-			if (runs[i].year == yy && runs[i].month == mm)
-				x = &runs[i];
-		json_array_append_new(
-		    months, json_pack("{s:o,s:s,s:o,s:b}", "expiring",
-				      month_json(yy, mm), "state",
-				      x == NULL ? "not_sent"
-				      : x->done ? "done"
-						: "unfinished",
-				      "run", x ? json_integer(x->id) : json_null(),
-				      "due", yy == dy && mm == dm));
+	struct jpki_notice_month mons[3];
+	if ((e = jpki_notice_months(&ctx, mons, &m)) != JPKI_OK) {
+		free(runs);
+		return reply_reg(r, e, &m);
 	}
+	int dy, dm;
+	jpki_notice_default_month(jpki_jst_day(ctx.now), &dy, &dm);
+	json_t *months = json_array(), *list = json_array();
+	for (int k = 0; k < 3; k++)
+		json_array_append_new(
+		    months,
+		    json_pack("{s:o,s:s,s:b,s:I,s:I,s:I,s:I,s:o}", "expiring",
+			      month_json(mons[k].year, mons[k].month), "state",
+			      jpki_month_state_name(mons[k].state), "due", mons[k].due, "runs",
+			      (json_int_t)mons[k].runs, "notices", (json_int_t)mons[k].notices,
+			      "printed", (json_int_t)mons[k].printed, "cancelled",
+			      (json_int_t)mons[k].cancelled, "last_run",
+			      mons[k].last_run ? json_integer(mons[k].last_run) : json_null()));
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, run_json(&runs[i]));
 	free(runs);

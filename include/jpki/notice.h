@@ -211,6 +211,25 @@ jpki_err jpki_notice_unfinished(const struct jpki_reg_ctx *ctx, int year, int mo
 jpki_err jpki_notice_run_get(const struct jpki_reg_ctx *ctx, int64_t id,
 			     struct jpki_notice_run_info *out, struct jpki_reg_msg *m);
 
+/* The months a run on ctx->now's day may send (this month to the month
+ * after next), each with what its runs did: NOT_SENT (no run), UNFINISHED
+ * (a run stopped half-way) or DONE, and the sums over its runs. */
+enum jpki_month_state {
+	JPKI_MONTH_NOT_SENT = 0,
+	JPKI_MONTH_UNFINISHED = 1,
+	JPKI_MONTH_DONE = 2,
+};
+const char *jpki_month_state_name(enum jpki_month_state s); /* "not_sent"... */
+struct jpki_notice_month {
+	int year, month;
+	bool due; /* the month after next: this month's regular run */
+	enum jpki_month_state state;
+	size_t runs, notices, printed, cancelled;
+	int64_t last_run; /* 0 when none */
+};
+jpki_err jpki_notice_months(const struct jpki_reg_ctx *ctx,
+			    struct jpki_notice_month out[static 3], struct jpki_reg_msg *m);
+
 /* ---- suspension (seed 004) ---- */
 
 struct jpki_notice_suspension {

@@ -69,7 +69,7 @@ static jpki_err write_atomic(const char *dir, const char *name, const char *data
 	if (join(path, sizeof path, dir, name) != 0 ||
 	    snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
 		return JPKI_ERR_INVALID;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return JPKI_ERR_IO;
 	size_t off = 0;

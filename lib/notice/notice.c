@@ -72,9 +72,9 @@ jpki_err jpki_notice_check_month(jpki_day d, int year, int month,
 				 year, month, y, m, dd, y, m, ly, lm);
 	if (want > ly * 12 + lm)
 		return jpki_errf(eb, JPKI_ERR_RANGE,
-				 "%04d-%02d is too far ahead: notices go out in the "
-				 "month before last, so a run on %04d-%02d-%02d sends "
-				 "%04d-%02d at the latest",
+				 "%04d-%02d is too far ahead: a run on %04d-%02d-%02d "
+				 "sends %04d-%02d at the latest (notices go out two "
+				 "months ahead)",
 				 year, month, y, m, dd, ly, lm);
 	return JPKI_OK;
 }
@@ -614,6 +614,63 @@ jpki_err jpki_notice_run_get(const struct jpki_reg_ctx *ctx, int64_t id,
 		return jpkii_reg_fail(m, JPKI_ERR_NOTFOUND, "no_run",
 				      "no notice run %" PRId64,
 				      "通知の作成処理%" PRId64 "はありません", id);
+	return JPKI_OK;
+}
+
+const char *jpki_month_state_name(enum jpki_month_state s)
+{
+	switch (s) {
+	case JPKI_MONTH_NOT_SENT:
+		return "not_sent";
+	case JPKI_MONTH_UNFINISHED:
+		return "unfinished";
+	case JPKI_MONTH_DONE:
+		return "done";
+	default:
+		return "unknown";
+	}
+}
+
+jpki_err jpki_notice_months(const struct jpki_reg_ctx *ctx,
+			    struct jpki_notice_month out[static 3], struct jpki_reg_msg *m)
+{
+	int y, mo, d, dy, dm;
+	jpki_day today = jpki_jst_day(ctx->now);
+	jpki_day_to_ymd(today, &y, &mo, &d);
+	jpki_notice_default_month(today, &dy, &dm);
+	for (int k = 0; k < 3; k++) {
+		struct jpki_notice_month *x = &out[k];
+		struct jpki_stmt *st = NULL;
+		char mon[8];
+		bool row = false;
+		memset(x, 0, sizeof *x);
+		x->year = y;
+		x->month = mo + k;
+		if (x->month > 12)
+			x->month -= 12, x->year++;
+		x->due = x->year == dy && x->month == dm;
+		jpkii_notice_month(x->year, x->month, mon);
+		jpki_err rc = jpkii_reg_query(
+		    ctx->store, &st, "t",
+		    "SELECT count(*), coalesce(sum(selected), 0), coalesce(sum(printed), 0), "
+		    "coalesce(sum(cancelled), 0), coalesce(max(id), 0), "
+		    "coalesce(sum(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) "
+		    "FROM notice_run WHERE expiring = $1",
+		    mon);
+		if (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
+			x->runs = (size_t)jpki_stmt_int64(st, 0);
+			x->notices = (size_t)jpki_stmt_int64(st, 1);
+			x->printed = (size_t)jpki_stmt_int64(st, 2);
+			x->cancelled = (size_t)jpki_stmt_int64(st, 3);
+			x->last_run = jpki_stmt_int64(st, 4);
+			x->state = x->runs == 0		       ? JPKI_MONTH_NOT_SENT
+				   : jpki_stmt_int64(st, 5) > 0 ? JPKI_MONTH_UNFINISHED
+								: JPKI_MONTH_DONE;
+		}
+		jpki_stmt_finalize(st);
+		if (rc != JPKI_OK)
+			return jpkii_reg_store_fail(ctx, m, rc);
+	}
 	return JPKI_OK;
 }
 

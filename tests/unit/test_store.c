@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <openssl/evp.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1375,6 +1377,62 @@ static void test_data_version(void **state)
 	jpki_store_close(s);
 }
 
+/* jpki_store_try_lock: one holder across connections and processes; the
+ * lock ends with its holder's connection or process. */
+static void test_named_lock(void **state)
+{
+	char path[PATH_SZ], longname[40];
+	(void)state;
+
+	fresh_path(path);
+	struct jpki_store *s = open_path(path), *other = open_path(path);
+	memset(longname, 'a', 33);
+	longname[33] = '\0';
+	const char *bad[] = {"", "Notice", "a/b", "a b", longname};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(jpki_store_try_lock(s, bad[i]), JPKI_ERR_INVALID);
+	assert_int_equal(jpki_store_try_lock(s, "notice"), JPKI_OK);
+	assert_int_equal(jpki_store_try_lock(other, "notice"), JPKI_ERR_CONFLICT);
+	assert_int_equal(jpki_store_try_lock(s, "notice"), JPKI_ERR_CONFLICT);
+	/* Another name is another lock. */
+	assert_int_equal(jpki_store_try_lock(other, "notice-2"), JPKI_OK);
+	jpki_store_unlock(s, "notice");
+	assert_int_equal(jpki_store_try_lock(other, "notice"), JPKI_OK);
+	assert_int_equal(jpki_store_try_lock(s, "notice"), JPKI_ERR_CONFLICT);
+	/* Closing the connection releases what it holds. */
+	jpki_store_close(other);
+	assert_int_equal(jpki_store_try_lock(s, "notice"), JPKI_OK);
+	assert_int_equal(jpki_store_try_lock(s, "notice-2"), JPKI_OK);
+	jpki_store_unlock(s, "notice");
+	jpki_store_unlock(s, "notice-2");
+	jpki_store_unlock(s, "never-taken"); /* a no-op */
+
+	/* A process that dies holding it does not keep it. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct jpki_store *c = NULL;
+		struct jpki_errbuf eb = {{0}};
+		if (jpki_store_open(path, &c, &eb) != JPKI_OK ||
+		    jpki_store_try_lock(c, "notice") != JPKI_OK)
+			_exit(1);
+		kill(getpid(), SIGKILL);
+		_exit(2);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	for (int i = 0; i < 100; i++) { /* PostgreSQL notices the death */
+		jpki_err e = jpki_store_try_lock(s, "notice");
+		if (e == JPKI_OK)
+			break;
+		assert_int_equal(e, JPKI_ERR_CONFLICT);
+		assert_true(i < 99);
+		usleep(50 * 1000);
+	}
+	jpki_store_close(s);
+}
+
 /* ---- PostgreSQL's own ---- */
 
 static void test_pg_settings(void **state)
@@ -1567,6 +1625,7 @@ int main(void)
 	    cmocka_unit_test(test_audit_tamper),
 	    cmocka_unit_test(test_audit_forgery),
 	    cmocka_unit_test(test_data_version),
+	    cmocka_unit_test(test_named_lock),
 	};
 	/* What does not depend on SQLite files, and PostgreSQL's own. */
 	const struct CMUnitTest pg_tests[] = {
@@ -1588,6 +1647,7 @@ int main(void)
 	    cmocka_unit_test(test_audit_tamper),
 	    cmocka_unit_test(test_audit_forgery),
 	    cmocka_unit_test(test_data_version),
+	    cmocka_unit_test(test_named_lock),
 	    cmocka_unit_test(test_pg_settings),
 	    cmocka_unit_test(test_pg_aborted_commit),
 	    cmocka_unit_test(test_pg_write_lock),

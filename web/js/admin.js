@@ -211,11 +211,13 @@
     $('#notice-start').disabled = sus.suspended;
 
     const t = clear($('#notice-months'));
-    t.appendChild(h('thead', {}, h('tr', {}, ['有効期限の月', '状態', '処理番号'].map((x) => h('th', { scope: 'col' }, x)))));
+    t.appendChild(h('thead', {}, h('tr', {}, ['有効期限の月', '状態', '印刷済み', '取消', '最新の処理'].map((x) => h('th', { scope: 'col' }, x)))));
     t.appendChild(h('tbody', {}, st.months.map((m) => h('tr', { dataset: { testid: 'notice-month-row', month: m.expiring, state: m.state } },
       h('th', { scope: 'row' }, monthJa(m.expiring) + (m.due ? '（今月の発送分）' : '')),
       h('td', {}, MONTH_STATE[m.state] || m.state),
-      h('td', { class: 'num' }, m.run ? String(m.run) : '—')))));
+      h('td', { class: 'num' }, String(m.printed)),
+      h('td', { class: 'num' }, String(m.cancelled)),
+      h('td', { class: 'num' }, m.last_run ? String(m.last_run) : '—')))));
 
     const sel = $('#notice-month');
     const keep = sel.value;
