@@ -55,7 +55,7 @@
 #include "letter.h"
 #include "banned.h"
 
-#define MM(x)  ((x) * 72.0 / 25.4)
+#define MM(x)  ((x)*72.0 / 25.4)
 #define PAGE_W 595.276 /* A4 */
 #define PAGE_H 841.89
 
@@ -195,7 +195,8 @@ static void sb_init(struct sbuf *b, char *p, size_t cap)
 	p[0] = '\0';
 }
 
-static void sb_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_addf(struct sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void sb_addf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -249,8 +250,9 @@ static jpki_err fmt_date(jpki_day d, bool weekday, char buf[static DATE_SZ])
 	jpki_err e = jpki_wareki(d, w, sizeof w, NULL, NULL);
 	if (e != JPKI_OK)
 		return e;
-	int n = weekday ? snprintf(buf, DATE_SZ, "%s（%s）", w, wday_ja[jpki_weekday(d)])
-			: snprintf(buf, DATE_SZ, "%s", w);
+	int n = weekday
+		    ? snprintf(buf, DATE_SZ, "%s（%s）", w, wday_ja[jpki_weekday(d)])
+		    : snprintf(buf, DATE_SZ, "%s", w);
 	return n < 0 || n >= DATE_SZ ? JPKI_ERR_INTERNAL : JPKI_OK;
 }
 
@@ -268,7 +270,8 @@ static void fmt_hours(struct sbuf *b, const struct jpki_hours *h)
 {
 	for (unsigned i = 0; i < h->n; i++)
 		sb_addf(b, "%s%u:%02u～%u:%02u", i ? "、" : "", h->iv[i].open / 60u,
-			h->iv[i].open % 60u, h->iv[i].close / 60u, h->iv[i].close % 60u);
+			h->iv[i].open % 60u, h->iv[i].close / 60u,
+			h->iv[i].close % 60u);
 }
 
 /* A time of day as a letter says it: "午後5時", "午前8時30分", "正午". */
@@ -301,8 +304,8 @@ static double text_set(struct jpkii_letters *l, const char *text, const struct f
 	PangoLayout *lay = l->lay;
 	pango_font_description_set_family_static(l->fd, f->family);
 	pango_font_description_set_absolute_size(l->fd, f->size * PANGO_SCALE);
-	pango_font_description_set_weight(l->fd,
-					  f->bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+	pango_font_description_set_weight(l->fd, f->bold ? PANGO_WEIGHT_BOLD
+							 : PANGO_WEIGHT_NORMAL);
 	pango_layout_set_font_description(lay, l->fd);
 	pango_layout_set_width(lay, (int)(width * PANGO_SCALE));
 	pango_layout_set_height(lay, -1);
@@ -422,8 +425,8 @@ static void qr_draw(cairo_t *cr, const QRcode *qr, double x, double y, double si
 			int c0 = c;
 			while (c < n && (row[c] & 1))
 				c++;
-			cairo_rectangle(cr, x + (4 + c0) * m, y + (4 + r) * m, (c - c0) * m,
-					m);
+			cairo_rectangle(cr, x + (4 + c0) * m, y + (4 + r) * m,
+					(c - c0) * m, m);
 		}
 	}
 	set_gray(cr, 0);
@@ -440,7 +443,7 @@ struct row {
 	int boxes;    /* boxes for one character each; 0: none */
 };
 
-#define BOX_SIDE MM(7)
+#define BOX_SIDE MM(6.8)
 
 /* Rows of label | value with a shaded label column lw wide. Returns the
  * height. */
@@ -456,7 +459,8 @@ static double table_at(struct jpkii_letters *l, double x, double y, double w, do
 		double hl = text_set(l, r->label, &fl, lw - 2 * pad, PANGO_ALIGN_LEFT);
 		double hv = 0;
 		if (r->value)
-			hv = text_set(l, r->value, &fv, w - lw - 2 * pad, PANGO_ALIGN_LEFT);
+			hv = text_set(l, r->value, &fv, w - lw - 2 * pad,
+				      PANGO_ALIGN_LEFT);
 		double h = hl > hv ? hl : hv;
 		if (r->boxes && h < BOX_SIDE)
 			h = BOX_SIDE;
@@ -467,8 +471,8 @@ static double table_at(struct jpkii_letters *l, double x, double y, double w, do
 		if (r->value)
 			text_show(l, x + lw + pad, y + (h - hv) / 2);
 		for (int b = 0; b < r->boxes; b++)
-			rect_stroke(l->cr, x + lw + pad + b * BOX_SIDE, y + (h - BOX_SIDE) / 2,
-				    BOX_SIDE, BOX_SIDE, 0.6);
+			rect_stroke(l->cr, x + lw + pad + b * BOX_SIDE,
+				    y + (h - BOX_SIDE) / 2, BOX_SIDE, BOX_SIDE, 0.6);
 		text_set(l, r->label, &fl, lw - 2 * pad, PANGO_ALIGN_LEFT);
 		text_show(l, x + pad, y + (h - hl) / 2);
 		rect_stroke(l->cr, x, y, w, h, 0.6);
@@ -543,8 +547,8 @@ static void schedule_sample(const struct jpki_office *o, jpki_day from,
 			if (total == 0)
 				s->state[w][k] = STATE_UNKNOWN;
 			else
-				s->state[w][k] = 2 * count[w][k][best] > total ? best
-									       : STATE_CLOSED;
+				s->state[w][k] =
+				    2 * count[w][k][best] > total ? best : STATE_CLOSED;
 		}
 	}
 }
@@ -740,6 +744,7 @@ static jpki_err office_text(struct jpkii_letters *l, const struct jpki_office *o
 			int sig = sig_find(&s, &od.hours, false);
 			if (st != STATE_UNKNOWN && (sig < 0 || st != 1 + sig)) {
 				fmt_md(&extras, d, true);
+				sb_addf(&extras, " ");
 				fmt_hours(&extras, &od.hours);
 				sb_next(&extras);
 				n_extras++;
@@ -790,7 +795,8 @@ static const struct {
 	const char *heading;
 } applicants[N_APPLICANTS] = {
     {JPKI_APPLICANT_SELF, "ご本人が来庁する場合"},
-    {JPKI_APPLICANT_PROXY_WITH_FORM, "代理人が来庁する場合（照会書兼回答書あり・即日）"},
+    {JPKI_APPLICANT_PROXY_WITH_FORM,
+     "代理人が来庁する場合（照会書兼回答書あり・即日）"},
     {JPKI_APPLICANT_PROXY_WITHOUT_FORM,
      "代理人が来庁する場合（照会書兼回答書なし・2回来庁）"},
     {JPKI_APPLICANT_GUARDIAN, "成年後見人が来庁する場合"},
@@ -826,7 +832,8 @@ static void bring_again(struct sbuf *b, const struct jpki_bring_list *list, int 
 			continue;
 		const char *paren = strstr(it->text, "（");
 		int len = paren ? (int)(paren - it->text) : (int)strlen(it->text);
-		sb_addf(b, "%s%.*s", any ? "、" : "\n・1回目と同じもの：", len, it->text);
+		sb_addf(b, "%s%.*s", any ? "、" : "\n・1回目と同じもの：", len,
+			it->text);
 		any = true;
 	}
 }
@@ -839,7 +846,8 @@ static jpki_err bring_prepare(struct jpkii_letters *l, struct jpki_errbuf *eb)
 	const struct jpki_bring_list *lists[N_APPLICANTS];
 	struct sbuf common;
 	for (size_t i = 0; i < N_APPLICANTS; i++) {
-		jpki_err e = jpki_bring(JPKI_PROC_RENEW, applicants[i].who, &lists[i], eb);
+		jpki_err e =
+		    jpki_bring(JPKI_PROC_RENEW, applicants[i].who, &lists[i], eb);
 		if (e != JPKI_OK)
 			return e;
 	}
@@ -878,7 +886,8 @@ static jpki_err bring_prepare(struct jpkii_letters *l, struct jpki_errbuf *eb)
 				sb_addf(&b, "\n※%s", note);
 		}
 		if (b.overflow)
-			return jpki_errf(eb, JPKI_ERR_INTERNAL, "what-to-bring text too long");
+			return jpki_errf(eb, JPKI_ERR_INTERNAL,
+					 "what-to-bring text too long");
 	}
 	if (common.overflow)
 		return jpki_errf(eb, JPKI_ERR_INTERNAL, "what-to-bring notes too long");
@@ -919,8 +928,10 @@ static struct bring_fit bring_fit(struct jpkii_letters *l, double avail)
 		for (size_t i = 0; i < N_APPLICANTS; i++)
 			total += h[i] = bring_section(l, i, size, 0, 0, false);
 		const struct font fc = {FONT_SANS, size, false, LIST_SPACING};
-		double hc_full = text_set(l, l->bring_common, &fc, WIDTH, PANGO_ALIGN_LEFT);
-		double hc_col = text_set(l, l->bring_common, &fc, BRING_COLW, PANGO_ALIGN_LEFT);
+		double hc_full =
+		    text_set(l, l->bring_common, &fc, WIDTH, PANGO_ALIGN_LEFT);
+		double hc_col =
+		    text_set(l, l->bring_common, &fc, BRING_COLW, PANGO_ALIGN_LEFT);
 		double need = 1e9, left = 0;
 		for (size_t k = 1; k < N_APPLICANTS; k++) {
 			left += h[k - 1];
@@ -952,7 +963,8 @@ static struct bring_fit bring_fit(struct jpkii_letters *l, double avail)
 
 static void bring_block(struct jpkii_letters *l, double y, double bottom)
 {
-	y += heading_at(l, LEFT, y, WIDTH, 9.5, "手続きに必要なもの（更新手続き）") + MM(2);
+	y += heading_at(l, LEFT, y, WIDTH, 9.5, "手続きに必要なもの（更新手続き）") +
+	     MM(2);
 	struct bring_fit fit = bring_fit(l, bottom - y);
 	const double xr = LEFT + BRING_COLW + BRING_GAP;
 	/* At the smallest size it still might not fit (it does with today's
@@ -982,7 +994,7 @@ static void bring_block(struct jpkii_letters *l, double y, double bottom)
 /* The address block for a window envelope (top left) and the date, notice
  * number and sender (top right). Returns where they end, at most MM(63). */
 static double header(struct jpkii_letters *l, const struct jpkii_letter *x,
-		   const struct facts *f)
+		     const struct facts *f)
 {
 	const double ax = MM(20), aw = MM(90);
 	double y = MM(16);
@@ -995,8 +1007,8 @@ static double header(struct jpkii_letters *l, const struct jpkii_letter *x,
 	}
 	y += text_fit_at(l, ax, y, aw, MM(21), &fa, 7, PANGO_ALIGN_LEFT, x->address) +
 	     MM(2);
-	y += text_fit_at(l, ax + MM(2), y, aw - MM(2), MM(16), &fn, 7.5, PANGO_ALIGN_LEFT,
-			 l->name);
+	y += text_fit_at(l, ax + MM(2), y, aw - MM(2), MM(16), &fn, 7.5,
+			 PANGO_ALIGN_LEFT, l->name);
 	double bottom = y;
 
 	const double rx = MM(118), rw = RIGHT - rx;
@@ -1018,8 +1030,8 @@ static double header(struct jpkii_letters *l, const struct jpkii_letter *x,
 static double title_at(struct jpkii_letters *l, double y, const char *text, double size)
 {
 	const struct font f = {FONT_SERIF, size, true, 0};
-	double h = text_fit_at(l, LEFT, y, WIDTH, size * 1.6, &f, 10, PANGO_ALIGN_CENTER,
-			       text);
+	double h = text_fit_at(l, LEFT, y, WIDTH, size * 1.6, &f, 10,
+			       PANGO_ALIGN_CENTER, text);
 	hline(l->cr, LEFT + MM(10), RIGHT - MM(10), y + h + MM(1), 0.8);
 	return h + MM(1);
 }
@@ -1043,13 +1055,12 @@ static double expiry_table(struct jpkii_letters *l, const struct jpkii_letter *x
 	double top = y;
 	if (narrow)
 		y += heading_at(l, x0, y, w, 9, "有効期限と更新手続期間");
-	rows[n++] = (struct row){narrow ? "署名用電子証明書" : "署名用電子証明書の有効期限",
-				 f->sign, x->sign_expires == x->expires && !x->card,
-				 min_h, 0};
-	rows[n++] = (struct row){narrow ? "利用者証明用電子証明書"
-					: "利用者証明用電子証明書の有効期限",
-				 f->auth, x->auth_expires == x->expires && !x->card,
-				 min_h, 0};
+	rows[n++] =
+	    (struct row){narrow ? "署名用電子証明書" : "署名用電子証明書の有効期限",
+			 f->sign, x->sign_expires == x->expires && !x->card, min_h, 0};
+	rows[n++] = (struct row){
+	    narrow ? "利用者証明用電子証明書" : "利用者証明用電子証明書の有効期限",
+	    f->auth, x->auth_expires == x->expires && !x->card, min_h, 0};
 	if (x->card_expires != JPKI_DAY_NONE)
 		rows[n++] = (struct row){narrow ? "マイナンバーカード"
 						: "マイナンバーカードの有効期限",
@@ -1060,7 +1071,7 @@ static double expiry_table(struct jpkii_letters *l, const struct jpkii_letter *x
 	return y - top;
 }
 
-#define RBOX_W MM(68)
+#define RBOX_W	MM(68)
 #define RBOX_QR MM(25)
 
 /* The reservation ID, the QR code of the booking URL beside it, the
@@ -1076,7 +1087,8 @@ static double reservation_box(struct jpkii_letters *l, const struct facts *f,
 	const struct font fn = {FONT_SANS, 7.5, false, LIST_SPACING};
 	const struct font fu = {FONT_SANS, 6.5, false, LIST_SPACING};
 	double ty = y + pad;
-	ty += text_at(l, tx, ty, tw, &fl, PANGO_ALIGN_LEFT, "予約ID（窓口の予約に必要です）");
+	ty += text_at(l, tx, ty, tw, &fl, PANGO_ALIGN_LEFT,
+		      "予約ID（窓口の予約に必要です）");
 	ty += text_fit_at(l, tx + MM(1), ty, tw - MM(1), 16 * 1.5, &fi, 9,
 			  PANGO_ALIGN_LEFT, f->rid) +
 	      MM(1);
@@ -1218,7 +1230,8 @@ static void municipal_back(struct jpkii_letters *l, const struct facts *f)
 
 	text_at(l, LEFT, y, WIDTH, &fs, PANGO_ALIGN_RIGHT, f->corner);
 	y = MM(16);
-	y += title_at(l, y, "署名用電子証明書・利用者証明用電子証明書 照会書兼回答書", 14) +
+	y += title_at(l, y, "署名用電子証明書・利用者証明用電子証明書 照会書兼回答書",
+		      14) +
 	     MM(4);
 
 	/* 照会書: from the municipality head to the resident. */
@@ -1242,8 +1255,10 @@ static void municipal_back(struct jpkii_letters *l, const struct facts *f)
 
 	/* 回答書欄 (seed 000). */
 	top = y;
-	y += heading_at(l, LEFT, y, WIDTH, 9.5, "回答書（ご本人が記入してください）") + MM(2);
-	y += text_at(l, LEFT + MM(3), y, WIDTH - MM(6), &fp, PANGO_ALIGN_LEFT, Q_ANSWER) +
+	y += heading_at(l, LEFT, y, WIDTH, 9.5, "回答書（ご本人が記入してください）") +
+	     MM(2);
+	y += text_at(l, LEFT + MM(3), y, WIDTH - MM(6), &fp, PANGO_ALIGN_LEFT,
+		     Q_ANSWER) +
 	     MM(2);
 	const struct row answer[] = {
 	    {"日付", date, false, FIELD_H, 0},
@@ -1253,7 +1268,7 @@ static void municipal_back(struct jpkii_letters *l, const struct facts *f)
 	    {"利用者証明用電子証明書の暗証番号\n（数字4桁）", NULL, false, 0, 4},
 	    {"住民基本台帳用暗証番号\n（数字4桁）", NULL, false, 0, 4},
 	};
-	y += table_at(l, LEFT + MM(3), y, WIDTH - MM(6), MM(52), answer,
+	y += table_at(l, LEFT + MM(3), y, WIDTH - MM(6), MM(55), answer,
 		      sizeof answer / sizeof answer[0], 9) +
 	     MM(3);
 	rect_stroke(l->cr, LEFT, top, WIDTH, y - top, 0.8);
@@ -1261,9 +1276,11 @@ static void municipal_back(struct jpkii_letters *l, const struct facts *f)
 
 	/* 委任状欄 (seed 000). */
 	top = y;
-	y += heading_at(l, LEFT, y, WIDTH, 9.5, "委任状（ご本人が記入してください）") + MM(2);
-	y += text_at(l, LEFT + MM(3), y, WIDTH - MM(6), &fp, PANGO_ALIGN_LEFT, Q_PROXY) +
+	y += heading_at(l, LEFT, y, WIDTH, 9.5, "委任状（ご本人が記入してください）") +
 	     MM(2);
+	y +=
+	    text_at(l, LEFT + MM(3), y, WIDTH - MM(6), &fp, PANGO_ALIGN_LEFT, Q_PROXY) +
+	    MM(2);
 	const struct row proxy[] = {
 	    {"日付", date, false, FIELD_H, 0},
 	    {"申請者（委任者）の住所", NULL, false, FIELD_H + MM(2.5), 0},
@@ -1272,7 +1289,7 @@ static void municipal_back(struct jpkii_letters *l, const struct facts *f)
 	    {"代理人の氏名", NULL, false, FIELD_H + MM(2.5), 0},
 	    {"本人との関係", NULL, false, FIELD_H, 0},
 	};
-	y += table_at(l, LEFT + MM(3), y, WIDTH - MM(6), MM(52), proxy,
+	y += table_at(l, LEFT + MM(3), y, WIDTH - MM(6), MM(55), proxy,
 		      sizeof proxy / sizeof proxy[0], 9) +
 	     MM(3);
 	rect_stroke(l->cr, LEFT, top, WIDTH, y - top, 0.8);
@@ -1287,7 +1304,7 @@ static void municipal_back(struct jpkii_letters *l, const struct facts *f)
 static void jlis_page(struct jpkii_letters *l, const struct jpkii_letter *x,
 		      const struct facts *f)
 {
-	const struct font fp = {FONT_SANS, 10, false, 0};
+	const struct font fp = {FONT_SANS, 10.5, false, 0};
 	double y = header(l, x, f) + MM(10);
 	if (y < MM(60))
 		y = MM(60);
@@ -1298,7 +1315,7 @@ static void jlis_page(struct jpkii_letters *l, const struct jpkii_letter *x,
 	y += heading_at(l, LEFT, y, WIDTH, 10, "電子証明書の更新手続き") + MM(2);
 	snprintf(l->tmp, sizeof l->tmp, "%s%s", J_RENEW, x->card ? "" : J_RENEW_CERT);
 	text_set(l, l->tmp, &fp, WIDTH - MM(4), PANGO_ALIGN_LEFT);
-	pango_layout_set_indent(l->lay, (int)(-10 * PANGO_SCALE));
+	pango_layout_set_indent(l->lay, (int)(-10.5 * PANGO_SCALE));
 	double h = layout_height(l->lay);
 	text_show(l, LEFT + MM(2), y);
 	y += h + MM(6);
@@ -1311,8 +1328,8 @@ static void jlis_page(struct jpkii_letters *l, const struct jpkii_letter *x,
 		     MM(3);
 		double hl = text_at(l, LEFT + MM(4), y + MM(1.5), MM(30), &fl,
 				    PANGO_ALIGN_LEFT, "申請書ID");
-		double hi = text_fit_at(l, LEFT + MM(34), y, WIDTH - MM(38), 16 * 1.5, &fi,
-					10, PANGO_ALIGN_LEFT, f->appid);
+		double hi = text_fit_at(l, LEFT + MM(34), y, WIDTH - MM(38), 16 * 1.5,
+					&fi, 10, PANGO_ALIGN_LEFT, f->appid);
 		y += (hl > hi ? hl : hi) + MM(2);
 		y += text_at(l, LEFT + MM(4), y, WIDTH - MM(8), &fp, PANGO_ALIGN_LEFT,
 			     J_CARD) +
@@ -1331,8 +1348,8 @@ static jpki_err check_text(const char *what, const char *s, size_t max,
 	size_t n = strlen(s);
 	if (n > max)
 		return jpki_errf(eb, JPKI_ERR_INVALID,
-				 "letter: %s too long (%zu bytes, at most %zu)", what, n,
-				 max);
+				 "letter: %s too long (%zu bytes, at most %zu)", what,
+				 n, max);
 	if (jpki_utf8_chars(s, n) < 0)
 		return jpki_errf(eb, JPKI_ERR_INVALID, "letter: %s is not UTF-8", what);
 	return JPKI_OK;
@@ -1373,7 +1390,8 @@ static jpki_err prepare(struct jpkii_letters *l, const struct jpkii_letter *x,
 				 "letter: postal code is not NNN-NNNN");
 	if (!all_digits(x->reservation_id, RID_DIGITS))
 		return jpki_errf(eb, JPKI_ERR_INVALID,
-				 "letter: the reservation ID must be %d digits", RID_DIGITS);
+				 "letter: the reservation ID must be %d digits",
+				 RID_DIGITS);
 	if (x->application_id && !all_digits(x->application_id, APPID_DIGITS))
 		return jpki_errf(eb, JPKI_ERR_INVALID,
 				 "letter: the application ID must be %d digits",
@@ -1419,20 +1437,23 @@ static jpki_err prepare(struct jpkii_letters *l, const struct jpkii_letter *x,
 	fmt_clock(&b, rules.deadline_minute);
 	sb_addf(&b, "まで受け付けます（%d日先まで予約できます）。", rules.horizon_days);
 	if (b.overflow)
-		return jpki_errf(eb, JPKI_ERR_INTERNAL, "letter: booking text too long");
+		return jpki_errf(eb, JPKI_ERR_INTERNAL,
+				 "letter: booking text too long");
 
 	if (l->kind == JPKII_LETTER_MUNICIPAL) {
 		if ((e = office_text(l, x->office, x->window_first, x->window_last)) !=
 		    JPKI_OK)
-			return jpki_errf(eb, e, "letter %" PRId64 ": office calendar: %s",
+			return jpki_errf(eb, e,
+					 "letter %" PRId64 ": office calendar: %s",
 					 x->notice_id, jpki_strerror(e));
 		errno = 0;
-		f->qr = QRcode_encodeString(x->reserve_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+		f->qr =
+		    QRcode_encodeString(x->reserve_url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 		if (f->qr == NULL)
-			return jpki_errf(eb,
-					 errno == ENOMEM ? JPKI_ERR_NOMEM : JPKI_ERR_INVALID,
-					 "letter %" PRId64 ": QR code: %s", x->notice_id,
-					 errno ? strerror(errno) : "cannot encode");
+			return jpki_errf(
+			    eb, errno == ENOMEM ? JPKI_ERR_NOMEM : JPKI_ERR_INVALID,
+			    "letter %" PRId64 ": QR code: %s", x->notice_id,
+			    errno ? strerror(errno) : "cannot encode");
 	}
 	return JPKI_OK;
 }
@@ -1469,12 +1490,13 @@ static jpki_err check_font(struct jpkii_letters *l, struct jpki_errbuf *eb)
 	got = pango_font_describe(font);
 	const char *family = pango_font_description_get_family(got);
 	for (size_t i = 0; i < sizeof probe / sizeof probe[0]; i++) {
-		if (cov == NULL || pango_coverage_get(cov, (int)probe[i]) !=
-				       PANGO_COVERAGE_EXACT) {
-			rc = jpki_errf(eb, JPKI_ERR_CONFIG,
-				       "no Japanese font: \"%s\" resolves to \"%s\", "
-				       "which has no CJK glyphs (install fonts-noto-cjk)",
-				       FONT_SANS, family ? family : "(none)");
+		if (cov == NULL ||
+		    pango_coverage_get(cov, (int)probe[i]) != PANGO_COVERAGE_EXACT) {
+			rc = jpki_errf(
+			    eb, JPKI_ERR_CONFIG,
+			    "no Japanese font: \"%s\" resolves to \"%s\", "
+			    "which has no CJK glyphs (install fonts-noto-cjk)",
+			    FONT_SANS, family ? family : "(none)");
 			goto out;
 		}
 	}
@@ -1516,7 +1538,8 @@ jpki_err jpkii_letters_open(const char *path, enum jpkii_letter_kind kind,
 	int fd = -1;
 
 	*out = NULL;
-	if (path == NULL || (kind != JPKII_LETTER_MUNICIPAL && kind != JPKII_LETTER_JLIS))
+	if (path == NULL ||
+	    (kind != JPKII_LETTER_MUNICIPAL && kind != JPKII_LETTER_JLIS))
 		return jpki_errf(eb, JPKI_ERR_INVALID, "letters: bad arguments");
 	if ((l = calloc(1, sizeof *l)) == NULL)
 		return jpki_errf(eb, JPKI_ERR_NOMEM, "letters: out of memory");
@@ -1555,11 +1578,12 @@ jpki_err jpkii_letters_open(const char *path, enum jpkii_letter_kind kind,
 			       cairo_status_to_string(cairo_status(l->cr)));
 		goto out;
 	}
-	cairo_pdf_surface_set_metadata(l->surface, CAIRO_PDF_METADATA_CREATOR, "openjpki");
-	cairo_pdf_surface_set_metadata(l->surface, CAIRO_PDF_METADATA_TITLE,
-				       kind == JPKII_LETTER_JLIS
-					   ? "マイナンバーカード・電子証明書有効期限通知書"
-					   : "有効期限のお知らせ（予約ID通知書）");
+	cairo_pdf_surface_set_metadata(l->surface, CAIRO_PDF_METADATA_CREATOR,
+				       "openjpki");
+	cairo_pdf_surface_set_metadata(
+	    l->surface, CAIRO_PDF_METADATA_TITLE,
+	    kind == JPKII_LETTER_JLIS ? "マイナンバーカード・電子証明書有効期限通知書"
+				      : "有効期限のお知らせ（予約ID通知書）");
 	pango_cairo_update_context(l->cr, l->ctx);
 	if ((l->lay = pango_layout_new(l->ctx)) == NULL) {
 		rc = jpki_errf(eb, JPKI_ERR_NOMEM, "letters: out of memory");
@@ -1603,8 +1627,9 @@ jpki_err jpkii_letters_add(struct jpkii_letters *l, const struct jpkii_letter *x
 		st = cairo_surface_status(l->surface);
 	if (st != CAIRO_STATUS_SUCCESS) {
 		l->broken = true;
-		rc = jpki_errf(eb, st == CAIRO_STATUS_WRITE_ERROR ? JPKI_ERR_IO
-								   : JPKI_ERR_INTERNAL,
+		rc = jpki_errf(eb,
+			       st == CAIRO_STATUS_WRITE_ERROR ? JPKI_ERR_IO
+							      : JPKI_ERR_INTERNAL,
 			       "letters: %s%s%s", cairo_status_to_string(st),
 			       l->write_errno ? ": " : "",
 			       l->write_errno ? strerror(l->write_errno) : "");
@@ -1630,8 +1655,8 @@ jpki_err jpkii_letters_close(struct jpkii_letters *l, struct jpki_errbuf *eb)
 	cairo_surface_finish(l->surface);
 	cairo_status_t st = cairo_surface_status(l->surface);
 	if (st != CAIRO_STATUS_SUCCESS) {
-		rc = jpki_errf(eb, JPKI_ERR_IO, "letters: %s%s%s", cairo_status_to_string(st),
-			       l->write_errno ? ": " : "",
+		rc = jpki_errf(eb, JPKI_ERR_IO, "letters: %s%s%s",
+			       cairo_status_to_string(st), l->write_errno ? ": " : "",
 			       l->write_errno ? strerror(l->write_errno) : "");
 		goto out;
 	}

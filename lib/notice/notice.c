@@ -268,7 +268,8 @@ jpki_err jpki_notice_select(const struct jpki_reg_ctx *ctx, int year, int month,
 	last -= 1;
 	if ((rc = load_cands(ctx, first, last, &v, &n, m)) != JPKI_OK)
 		return rc;
-	qsort(v, n, sizeof *v, cmp_cand);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_cand);
 	if (n > 0 && (keys = calloc(n, sizeof *keys)) == NULL)
 		goto nomem;
 	for (size_t i = 0, j; i < n; i = j) {
@@ -279,7 +280,8 @@ jpki_err jpki_notice_select(const struct jpki_reg_ctx *ctx, int year, int month,
 		if (keys[nk].plan.resident != 0)
 			nk++;
 	}
-	qsort(keys, nk, sizeof *keys, cmp_plan);
+	if (nk > 1)
+		qsort(keys, nk, sizeof *keys, cmp_plan);
 	if (nk > 0 && (out->plans = calloc(nk, sizeof *out->plans)) == NULL)
 		goto nomem;
 	for (size_t i = 0; i < nk; i++) {
@@ -632,7 +634,8 @@ const char *jpki_month_state_name(enum jpki_month_state s)
 }
 
 jpki_err jpki_notice_months(const struct jpki_reg_ctx *ctx,
-			    struct jpki_notice_month out[static 3], struct jpki_reg_msg *m)
+			    struct jpki_notice_month out[static 3],
+			    struct jpki_reg_msg *m)
 {
 	int y, mo, d, dy, dm;
 	jpki_day today = jpki_jst_day(ctx->now);
@@ -652,18 +655,20 @@ jpki_err jpki_notice_months(const struct jpki_reg_ctx *ctx,
 		jpkii_notice_month(x->year, x->month, mon);
 		jpki_err rc = jpkii_reg_query(
 		    ctx->store, &st, "t",
-		    "SELECT count(*), coalesce(sum(selected), 0), coalesce(sum(printed), 0), "
+		    "SELECT count(*), coalesce(sum(selected), 0), "
+		    "coalesce(sum(printed), 0), "
 		    "coalesce(sum(cancelled), 0), coalesce(max(id), 0), "
 		    "coalesce(sum(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) "
 		    "FROM notice_run WHERE expiring = $1",
 		    mon);
-		if (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
+		if (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK &&
+		    row) {
 			x->runs = (size_t)jpki_stmt_int64(st, 0);
 			x->notices = (size_t)jpki_stmt_int64(st, 1);
 			x->printed = (size_t)jpki_stmt_int64(st, 2);
 			x->cancelled = (size_t)jpki_stmt_int64(st, 3);
 			x->last_run = jpki_stmt_int64(st, 4);
-			x->state = x->runs == 0		       ? JPKI_MONTH_NOT_SENT
+			x->state = x->runs == 0			? JPKI_MONTH_NOT_SENT
 				   : jpki_stmt_int64(st, 5) > 0 ? JPKI_MONTH_UNFINISHED
 								: JPKI_MONTH_DONE;
 		}
