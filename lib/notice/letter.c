@@ -1019,11 +1019,8 @@ static double header(struct jpkii_letters *l, const struct jpkii_letter *x,
 	y += text_at(l, rx, y, rw, &fs, PANGO_ALIGN_RIGHT, f->notice);
 	y += text_at(l, rx, y, rw, &fd, PANGO_ALIGN_RIGHT, f->sent_on) + MM(1);
 	y += text_fit_at(l, rx, y, rw, MM(12), &fm, 8, PANGO_ALIGN_RIGHT, f->sender);
-	if (l->kind == JPKII_LETTER_JLIS) {
-		const struct font fj = {FONT_SANS, 8, false, 0};
-		y += text_at(l, rx, y, rw, &fj, PANGO_ALIGN_RIGHT,
-			     "（発送 地方公共団体情報システム機構）");
-	}
+	/* The blue envelope names the municipality as its sender (seed 004);
+	 * we never present ourselves as J-LIS (README). */
 	return bottom > y ? bottom : y;
 }
 
@@ -1136,9 +1133,8 @@ static double office_block(struct jpkii_letters *l, const struct jpkii_letter *x
 	"失効して、コンビニエンスストアでの証明書の交付やe-Tax（税の電子申告）など" \
 	"が利用できなくなります。電子証明書の手続きは、下記の更新手続期間中に窓口で" \
 	"できます。手数料は無料です。\n" \
-	"カードの更新（再作成）は、更新手続期間から申請できます。地方公共団体情報シ" \
-	"ステム機構（J-LIS）から届く「マイナンバーカード・電子証明書有効期限通知書」" \
-	"に同封の「マイナンバーカード交付申請書」により、スマートフォン、パソコン、" \
+	"カードの更新（再作成）は、更新手続期間から申請できます。別にお届けする" \
+	"「マイナンバーカード・電子証明書有効期限通知書」に同封の「マイナンバーカード交付申請書」により、スマートフォン、パソコン、" \
 	"証明写真機または郵送で申請してください。新しいカードを受け取る際に現在のカ" \
 	"ードを返却される場合、手数料は無料です。"
 

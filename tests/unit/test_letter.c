@@ -423,7 +423,9 @@ static void test_jlis(void **state)
 	expect_in(t, "マイナンバーカード・電子証明書有効期限通知書", true);
 	expect_in(t, "〒170-8422", true);
 	expect_in(t, "山田 太郎 様", true);
-	expect_in(t, "地方公共団体情報システム機構", true);
+	/* The municipality is the sender; we never present ourselves as J-LIS. */
+	expect_in(t, "東京都豊島区長", true);
+	expect_in(t, "地方公共団体情報システム機構", false);
 	expect_in(t, "令和9年1月26日（火）～令和9年4月25日（日）", true);
 	expect_in(
 	    t,
