@@ -514,6 +514,26 @@ async function adminPage(page, context, browser) {
   check(bars.every((b) => b[3] <= tallest[3] + 0.01 && (b[2] > 0) === (b[3] > 0)), 'bar heights follow the counts');
   await shot(page, 'admin-chart');
 
+  // Expiry notices: the three months, a count, a run watched to the end.
+  const section = page.getByTestId('notice-section');
+  await page.getByTestId('notice-month-row').first().waitFor({ state: 'visible' });
+  const nmonths = await page.$$eval('[data-testid=notice-month-row]', (rs) => rs.map((r) => r.dataset.month));
+  const due = addMonths(`${TODAY.slice(0, 7)}-01`, 2).slice(0, 7);
+  eq(nmonths.join(','), [0, 1, 2].map((k) => addMonths(`${TODAY.slice(0, 7)}-01`, k).slice(0, 7)).join(','), 'notices: this month to the month after next');
+  eq(await page.getByTestId('notice-month').inputValue(), due, 'notices: the month after next is preselected');
+  await page.getByTestId('notice-dry').click();
+  await page.waitForFunction(() => /通/.test(document.querySelector('[data-testid=notice-result]').textContent), null, { timeout: 60000 });
+  const counted = Number((await textOf(page.getByTestId('notice-result'))).match(/([0-9]+)通/)[1]);
+  check(counted > 0, `notices: ${counted} letters counted for ${due}`);
+  await page.getByTestId('notice-start').click();
+  await page.waitForFunction(() => /完了しました|完了しませんでした/.test(document.querySelector('[data-testid=notice-progress-text]').textContent), null, { timeout: 120000 });
+  const done = await textOf(page.getByTestId('notice-progress-text'));
+  check(done.includes('完了しました') && done.includes(`${counted} 通`), `notices: the run finished: ${done}`);
+  eq(await page.getByTestId('notice-progress').evaluate((p) => [p.value, p.max].join('/')), `${counted}/${counted}`, 'notices: the progress bar is full');
+  await page.locator(`[data-testid=notice-month-row][data-month="${due}"][data-state=done]`).waitFor({ state: 'visible' });
+  check(await section.getByTestId('notice-run-row').count() >= 1, 'notices: the run is listed');
+  await shot(page, 'admin-notices');
+
   // CRLs.
   await page.getByTestId('crl-publish').click();
   await page.getByTestId('crl-table').waitFor({ state: 'visible', timeout: 60000 });

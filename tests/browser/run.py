@@ -251,7 +251,8 @@ def main():
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         jlog = open(os.path.join(artifacts, "jpkid.log"), "w")
-        cmd = [jpkid, "--listen", f"127.0.0.1:{port}", "--store", db, "--web-root", web]
+        cmd = [jpkid, "--listen", f"127.0.0.1:{port}", "--store", db, "--web-root", web,
+               "--notice-dir", os.path.join(os.path.dirname(db), "notices")]
         log("starting " + " ".join(cmd))
         proc = subprocess.Popen(cmd, env=env, stdout=jlog, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
