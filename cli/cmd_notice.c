@@ -293,6 +293,7 @@ static int notice_run(const struct cmd_ctx *c, int argc, char **argv)
 	if (!dry && (rc = out_dir(c, &n, out, o.year, o.month, abs)) >= 0)
 		goto out;
 	o.out_dir = dry ? NULL : abs;
+	o.create_out = out == NULL;
 	o.dry_run = dry;
 	o.office = office;
 	o.base_url = base;
@@ -418,24 +419,27 @@ static int notice_status(const struct cmd_ctx *c, int argc, char **argv)
 		char mon[32];
 		snprintf(mon, sizeof mon, "%04d-%02d", x->year, x->month);
 		json_array_append_new(
-		    months, json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:o}", "expiring", mon,
-				      "state", jpki_month_state_name(x->state), "due", x->due,
-				      "runs", (json_int_t)x->runs, "notices",
-				      (json_int_t)x->notices, "printed", (json_int_t)x->printed,
-				      "cancelled", (json_int_t)x->cancelled, "last_run",
-				      x->last_run ? json_integer(x->last_run) : json_null()));
+		    months,
+		    json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:o}", "expiring", mon,
+			      "state", jpki_month_state_name(x->state), "due", x->due,
+			      "runs", (json_int_t)x->runs, "notices",
+			      (json_int_t)x->notices, "printed", (json_int_t)x->printed,
+			      "cancelled", (json_int_t)x->cancelled, "last_run",
+			      x->last_run ? json_integer(x->last_run) : json_null()));
 		if (*c->json)
 			continue;
 		if (x->state == JPKI_MONTH_NOT_SENT && x->due)
 			printf("  %s  not sent (due this month)\n", mon);
 		else if (x->state == JPKI_MONTH_NOT_SENT)
-			printf("  %s  not sent (catch up: jpki notice run --expiring %s)\n",
+			printf("  %s  not sent (catch up: jpki notice run --expiring "
+			       "%s)\n",
 			       mon, mon);
 		else
-			printf("  %s  %s (%zu run%s: %zu printed, %zu cancelled)%s\n", mon,
-			       x->state == JPKI_MONTH_DONE ? "done" : "unfinished", x->runs,
-			       x->runs == 1 ? "" : "s", x->printed, x->cancelled,
-			       x->state == JPKI_MONTH_DONE ? "" : "; run again to finish");
+			printf(
+			    "  %s  %s (%zu run%s: %zu printed, %zu cancelled)%s\n", mon,
+			    x->state == JPKI_MONTH_DONE ? "done" : "unfinished",
+			    x->runs, x->runs == 1 ? "" : "s", x->printed, x->cancelled,
+			    x->state == JPKI_MONTH_DONE ? "" : "; run again to finish");
 	}
 	if (!*c->json && nruns > 0)
 		puts("runs:\n  id\tmonth\trun "

@@ -69,6 +69,7 @@ static void *run_thread(void *arg)
 		struct jpki_notice_run_opts o = {.year = nr.year,
 						 .month = nr.month,
 						 .out_dir = nr.dir,
+						 .create_out = true,
 						 .per_file = nr.per_file,
 						 .office = office,
 						 .progress = on_progress,
@@ -185,14 +186,15 @@ enum MHD_Result h_notice_status(struct req *r, char **p)
 	json_t *months = json_array(), *list = json_array();
 	for (int k = 0; k < 3; k++)
 		json_array_append_new(
-		    months,
-		    json_pack("{s:o,s:s,s:b,s:I,s:I,s:I,s:I,s:o}", "expiring",
-			      month_json(mons[k].year, mons[k].month), "state",
-			      jpki_month_state_name(mons[k].state), "due", mons[k].due, "runs",
-			      (json_int_t)mons[k].runs, "notices", (json_int_t)mons[k].notices,
-			      "printed", (json_int_t)mons[k].printed, "cancelled",
-			      (json_int_t)mons[k].cancelled, "last_run",
-			      mons[k].last_run ? json_integer(mons[k].last_run) : json_null()));
+		    months, json_pack("{s:o,s:s,s:b,s:I,s:I,s:I,s:I,s:o}", "expiring",
+				      month_json(mons[k].year, mons[k].month), "state",
+				      jpki_month_state_name(mons[k].state), "due",
+				      mons[k].due, "runs", (json_int_t)mons[k].runs,
+				      "notices", (json_int_t)mons[k].notices, "printed",
+				      (json_int_t)mons[k].printed, "cancelled",
+				      (json_int_t)mons[k].cancelled, "last_run",
+				      mons[k].last_run ? json_integer(mons[k].last_run)
+						       : json_null()));
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, run_json(&runs[i]));
 	free(runs);

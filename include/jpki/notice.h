@@ -142,7 +142,8 @@ struct jpki_notice_progress {
 
 struct jpki_notice_run_opts {
 	int year, month;     /* 0: jpki_notice_default_month() of the run day */
-	const char *out_dir; /* must exist; not needed for a dry run */
+	const char *out_dir; /* must exist unless create_out; not for a dry run */
+	bool create_out;     /* create out_dir (and its parents) for a new run */
 	bool dry_run;	 /* select and count only: nothing stored, nothing written */
 	size_t per_file; /* letters per PDF; 0: one PDF per series */
 	const struct jpki_office *office; /* on the letters (hours, closed days) */
@@ -228,7 +229,8 @@ struct jpki_notice_month {
 	int64_t last_run; /* 0 when none */
 };
 jpki_err jpki_notice_months(const struct jpki_reg_ctx *ctx,
-			    struct jpki_notice_month out[static 3], struct jpki_reg_msg *m);
+			    struct jpki_notice_month out[static 3],
+			    struct jpki_reg_msg *m);
 
 /* ---- suspension (seed 004) ---- */
 

@@ -719,19 +719,27 @@ jpki_err jpki_notice_out_dir(const struct jpki_reg_ctx *ctx, const char *root, i
 		snprintf(dir, sizeof dir, "%s", ri.out_dir);
 	if (rc != JPKI_OK)
 		return rc;
-	if (run == 0) {
-		snprintf(dir, sizeof dir, "%s/%04d-%02d", root, year, month);
-		for (int k = 2; stat(dir, &sb) == 0 && k < 1000; k++)
-			snprintf(dir, sizeof dir, "%s/%04d-%02d.%d", root, year, month,
-				 k);
-		if (make_dirs(dir) != 0)
-			return io_fail(m, "cannot create", dir);
+	if (run != 0) {
+		if (realpath(dir, abs) == NULL)
+			return io_fail(m, "cannot open", dir);
+		snprintf(dir, sizeof dir, "%s", abs);
+	} else {
+		/* Not created here: a run that is refused must leave nothing;
+		 * jpki_notice_run creates it (opts.create_out). */
+		char cwd[PATH_MAX] = "";
+		if (root[0] != '/' && getcwd(cwd, sizeof cwd) == NULL)
+			return io_fail(m, "cannot find", "the working directory");
+		int n = snprintf(dir, sizeof dir, "%s%s%s/%04d-%02d", cwd,
+				 cwd[0] ? "/" : "", root, year, month);
+		for (int k = 2;
+		     n > 0 && (size_t)n < sizeof dir && stat(dir, &sb) == 0 && k < 1000;
+		     k++)
+			n = snprintf(dir, sizeof dir, "%s%s%s/%04d-%02d.%d", cwd,
+				     cwd[0] ? "/" : "", root, year, month, k);
 	}
-	if (realpath(dir, abs) == NULL)
-		return io_fail(m, "cannot open", dir);
-	if (snprintf(out, cap, "%s", abs) >= (int)cap)
+	if (snprintf(out, cap, "%s", dir) >= (int)cap)
 		return jpkii_reg_fail(m, JPKI_ERR_INVALID, "bad_out",
-				      "%s: path too long", "%s: パスが長すぎます", abs);
+				      "%s: path too long", "%s: パスが長すぎます", dir);
 	return JPKI_OK;
 }
 
@@ -896,6 +904,10 @@ jpki_err jpki_notice_run(const struct jpki_reg_ctx *ctx,
 		}
 		rep->resumed = true;
 	} else {
+		if (o->create_out && make_dirs(o->out_dir) != 0) {
+			rc = io_fail(m, "cannot create", o->out_dir);
+			goto out;
+		}
 		if ((rc = check_new_dir(&b, o->out_dir)) != JPKI_OK)
 			goto out;
 		if ((rc = jpki_notice_select(ctx, rep->year, rep->month, &sel, m)) !=
