@@ -45,6 +45,7 @@ bench: deps
 	@build/release/bench/bench_card
 	@# SQLite, then PostgreSQL on a throw-away server (fsync off: see its line).
 	@python3 tests/pg/pgserver.py run -- build/release/bench/bench_registry
+	@build/release/bench/bench_notice
 	@bench/http/run.sh build/release
 
 clean:

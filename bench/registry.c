@@ -16,9 +16,9 @@
  *      on PostgreSQL, whose inserts are slower), median of several runs,
  *      next to a plain indexed count of that month's holder_cert rows;
  *   3. seeding: rows per second of that direct insert (multi-row INSERTs
- *      through jpki_stmt_*, big transactions), and residents per second of
- *      jpki_reg_demo_seed next to the RSA sign rate (it signs about 1.6
- *      certificates per resident).
+ *      through jpki_stmt_*, big transactions: bench/population.c), and
+ *      residents per second of jpki_reg_demo_seed next to the RSA sign
+ *      rate (it signs about 1.6 certificates per resident).
  * docs/SCALE.md turns these figures into a national plan.
  *
  * usage: bench_registry [--quick] [--renewals K] [--residents N]
@@ -47,14 +47,12 @@
 #include "jpki/registry.h"
 #include "jpki/store.h"
 #include "common.h"
+#include "population.h"
 #include "banned.h"
 
 #define DAY	    86400
 #define YEAR	    (365 * DAY)
-#define ID_BASE	    100000000 /* synthetic resident ids start here */
-#define CHUNK	    64	      /* residents per multi-row INSERT */
-#define TX_CHUNKS   1024      /* chunks per transaction (65,536 residents) */
-#define SPAN_MONTHS 60	      /* expiries spread over five years */
+#define SPAN_MONTHS 60 /* expiries spread over five years */
 
 static void die(const char *what, const char *detail)
 {
@@ -229,12 +227,6 @@ static const struct jpki_reg_pins pins = {
     .pin = {"ABC123", "1234", "1234", "1234"}, /* by enum jpki_pin_kind */
     .has = {true, true, true, true}};
 
-/* 10:00 JST on day d. */
-static int64_t at_ten(jpki_day d)
-{
-	return (int64_t)d * DAY - JPKI_JST_OFFSET_SECONDS + 10 * 3600;
-}
-
 /* K adults, each with a card issued today through the real path (keys
  * generated on the card, default PBKDF2, fsync), then renewed 30 days
  * before their certificates expire. */
@@ -286,7 +278,7 @@ static void bench_renew(struct bed *b, long k, const struct peers *p)
 	for (long i = 0; i < k; i++) {
 		snprintf(path, sizeof path, "%s/r%ld.card", b->cards, i);
 		struct jpki_reg_renew_opts ro = {.card_path = path, .pins = &pins};
-		b->ctx.now = at_ten(ends[i] - 30); /* inside the window */
+		b->ctx.now = bench_pop_at_ten(ends[i] - 30); /* inside the window */
 		if (jpki_reg_renew(&b->ctx, ids[i], &ro, &r, &m))
 			die("renew", m.en);
 		if (r.n_issued != 2 || r.n_revoked != 2 || r.early || r.fresh)
@@ -345,338 +337,6 @@ static void bench_seed(struct bed *b, long n, const struct peers *p)
 
 /* ---- 2, 3a. a million residents inserted directly ---- */
 
-enum { V_INT, V_TEXT, V_BLOB };
-struct val {
-	int type;
-	int64_t i;
-	char t[48];
-};
-
-/* DER of SEQUENCE { NULL }: a placeholder certificate. */
-static const uint8_t der_placeholder[4] = {0x30, 0x02, 0x05, 0x00};
-
-/* Rows staged for one multi-row INSERT. In `row`, #k (1..9) is the row's
- * k-th value and $1 the one value shared by all rows. */
-struct batch {
-	struct jpki_store *s;
-	const char *head, *row;
-	struct val shared;
-	int per_row, cap, n;
-	struct jpki_stmt *full; /* cap rows */
-	struct val *v;
-	long rows;
-};
-
-static char *rows_sql(const struct batch *b, int nrows)
-{
-	size_t size = strlen(b->head) + (size_t)nrows * (strlen(b->row) + 64) + 1;
-	char *sql = malloc(size), *o = sql;
-	if (sql == NULL)
-		die("malloc", NULL);
-	o += snprintf(o, size, "%s", b->head);
-	for (int r = 0; r < nrows; r++) {
-		if (r > 0)
-			*o++ = ',';
-		for (const char *c = b->row; *c; c++) {
-			if (*c == '#' && c[1] >= '1' && c[1] <= '9') {
-				int k = *++c - '0';
-				o += snprintf(o, size - (size_t)(o - sql), "$%d",
-					      1 + r * b->per_row + k);
-			} else {
-				*o++ = *c;
-			}
-		}
-	}
-	*o = '\0';
-	return sql;
-}
-
-static void batch_init(struct batch *b, struct jpki_store *s, const char *head,
-		       const char *row, struct val shared, int cap)
-{
-	*b = (struct batch){.s = s,
-			    .head = head,
-			    .row = row,
-			    .shared = shared,
-			    .per_row = 6,
-			    .cap = cap};
-	char *sql = rows_sql(b, cap);
-	if ((b->v = calloc((size_t)cap * 6, sizeof *b->v)) == NULL)
-		die("calloc", NULL);
-	if (jpki_stmt_prepare(s, sql, &b->full))
-		die("prepare", jpki_store_errmsg(s));
-	free(sql);
-}
-
-static void bind_val(struct batch *b, struct jpki_stmt *st, int idx,
-		     const struct val *v)
-{
-	jpki_err rc =
-	    v->type == V_INT ? jpki_stmt_bind_int64(st, idx, v->i)
-	    : v->type == V_TEXT
-		? jpki_stmt_bind_text(st, idx, v->t)
-		: jpki_stmt_bind_blob(st, idx, der_placeholder, sizeof der_placeholder);
-	if (rc != JPKI_OK)
-		die("bind", jpki_store_errmsg(b->s));
-}
-
-static void batch_flush(struct batch *b)
-{
-	struct jpki_stmt *st = b->full;
-	bool row;
-	if (b->n == 0)
-		return;
-	if (b->n < b->cap) { /* the tail: a statement of its own */
-		char *sql = rows_sql(b, b->n);
-		if (jpki_stmt_prepare(b->s, sql, &st))
-			die("prepare", jpki_store_errmsg(b->s));
-		free(sql);
-	}
-	bind_val(b, st, 1, &b->shared);
-	for (int i = 0; i < b->n * b->per_row; i++)
-		bind_val(b, st, 2 + i, &b->v[i]);
-	if (jpki_stmt_step(st, &row))
-		die("bulk insert", jpki_store_errmsg(b->s));
-	if (st == b->full) {
-		if (jpki_stmt_reset(st))
-			die("reset", jpki_store_errmsg(b->s));
-	} else {
-		jpki_stmt_finalize(st);
-	}
-	b->rows += b->n;
-	b->n = 0;
-}
-
-/* The next row's values; a full batch is flushed first. */
-static struct val *batch_row(struct batch *b)
-{
-	if (b->n == b->cap)
-		batch_flush(b);
-	return &b->v[b->n++ * b->per_row];
-}
-
-static void batch_release(struct batch *b)
-{
-	jpki_stmt_finalize(b->full);
-	free(b->v);
-}
-
-static void set_i(struct val *v, int64_t i)
-{
-	v->type = V_INT;
-	v->i = i;
-}
-
-static void set_t(struct val *v, const char *t)
-{
-	v->type = V_TEXT;
-	snprintf(v->t, sizeof v->t, "%s", t);
-}
-
-static void set_d(struct val *v, jpki_day d)
-{
-	char buf[JPKI_DATE_BUFSZ];
-	set_t(v, jpki_date_format(d, buf));
-}
-
-static uint64_t mix(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static jpki_day months_after(jpki_day d, int n)
-{
-	jpki_day out;
-	if (jpki_add_months(d, n, &out) != JPKI_OK)
-		die("date", "out of range");
-	return out;
-}
-
-struct names {
-	const char *kanji, *kana;
-};
-static const struct names surnames[] = {{"佐藤", "サトウ"},   {"鈴木", "スズキ"},
-					{"高橋", "タカハシ"}, {"田中", "タナカ"},
-					{"伊藤", "イトウ"},   {"渡辺", "ワタナベ"},
-					{"山本", "ヤマモト"}, {"中村", "ナカムラ"}};
-static const struct names given[] = {
-    {"太郎", "タロウ"}, {"花子", "ハナコ"}, {"健", "ケン"},	{"陽菜", "ヒナ"},
-    {"蓮", "レン"},	{"結衣", "ユイ"},   {"大翔", "ヒロト"}, {"葵", "アオイ"}};
-
-struct bulk {
-	struct batch res, card, cert, holder, rev;
-	jpki_day start; /* the first day of the spread */
-	int span;	/* its length in days */
-	int64_t now;
-	long revocations;
-};
-
-/* One resident: the resident row, the card (a 10-year card, or a 5-year
- * one for a minor at issue, which expires with the certificates), auth and
- * sign certificates issued five years before they expire, and their
- * holder_cert rows. Revocations are staged apart, after their parents. */
-static void stage_resident(struct bulk *k, const struct bed *b, long i)
-{
-	uint64_t h = mix((uint64_t)i);
-	jpki_day ends = k->start + (jpki_day)(h % (uint64_t)k->span);
-	jpki_day issued = months_after(ends, -SPAN_MONTHS);
-	int age_at_exp = 1 + (int)((h >> 16) % 95);
-	bool minor = age_at_exp - 5 < 18;
-	const char *muni = b->munis[(h >> 24) % b->n_munis].code;
-	const struct names *sn = &surnames[(h >> 32) % 8], *gn = &given[(h >> 40) % 8];
-	char name[48], kana[48], card[33];
-	int64_t id = ID_BASE + i;
-	snprintf(name, sizeof name, "%s %s", sn->kanji, gn->kanji);
-	snprintf(kana, sizeof kana, "%s %s", sn->kana, gn->kana);
-	snprintf(card, sizeof card, "BENCH%011ld", i);
-
-	struct val *v = batch_row(&k->res);
-	set_i(&v[0], id);
-	set_t(&v[1], name);
-	set_t(&v[2], kana);
-	set_i(&v[3], 1 + (int64_t)((h >> 48) & 1));
-	set_d(&v[4], months_after(ends, -12 * age_at_exp)); /* expiry on a birthday */
-	set_t(&v[5], muni);
-
-	/* Every 256th resident lost the card: both certificates revoked. */
-	bool lost = i % 256 == 11;
-	v = batch_row(&k->card);
-	set_t(&v[0], card);
-	set_i(&v[1], id);
-	set_t(&v[2], muni);
-	set_d(&v[3], issued);
-	set_d(&v[4], minor ? ends : months_after(ends, SPAN_MONTHS));
-	set_t(&v[5], lost ? "lost" : "active");
-
-	for (int kind = 0; kind < 2; kind++) {
-		char serial[48], num[32];
-		snprintf(serial, sizeof serial, "7e%014lx%016x", (unsigned long)i,
-			 (unsigned)kind);
-		snprintf(num, sizeof num, "BENCH-%c-%012ld", kind ? 'S' : 'A', i);
-		v = batch_row(&k->cert);
-		set_t(&v[0], serial);
-		set_t(&v[1], kind ? "sign" : "auth");
-		set_t(&v[2], muni);
-		set_t(&v[3], num);
-		set_i(&v[4], at_ten(issued));
-		set_i(&v[5], (int64_t)ends * DAY + DAY - 1 - JPKI_JST_OFFSET_SECONDS);
-		v = batch_row(&k->holder);
-		set_t(&v[0], serial);
-		set_i(&v[1], id);
-		set_t(&v[2], card);
-		set_t(&v[3], kind ? "sign" : "auth");
-		set_d(&v[4], issued);
-		set_d(&v[5], ends);
-	}
-}
-
-/* Every 64th resident moved (sign certificate, affiliationChanged); the
- * lost cards of stage_resident (both, keyCompromise). */
-static void stage_revocations(struct bulk *k, const struct bed *b, long from, long to)
-{
-	for (long i = from; i < to; i++) {
-		bool moved = i % 64 == 7, lost = i % 256 == 11;
-		if (!moved && !lost)
-			continue;
-		uint64_t h = mix((uint64_t)i);
-		jpki_day ends = k->start + (jpki_day)(h % (uint64_t)k->span);
-		for (int kind = lost ? 0 : 1; kind < 2; kind++) {
-			char serial[48];
-			snprintf(serial, sizeof serial, "7e%014lx%016x",
-				 (unsigned long)i, (unsigned)kind);
-			struct val *v = batch_row(&k->rev);
-			set_t(&v[0], serial);
-			set_t(&v[1], kind ? "sign" : "auth");
-			set_t(&v[2], b->munis[(h >> 24) % b->n_munis].code);
-			set_i(&v[3],
-			      (int64_t)ends * DAY + DAY - 1 - JPKI_JST_OFFSET_SECONDS);
-			set_i(&v[4], k->now - (int64_t)(h % 1000) * 3600);
-			set_i(&v[5], lost ? 1 : 3);
-			k->revocations++;
-		}
-	}
-}
-
-static void tx(struct jpki_store *s, bool commit)
-{
-	if (commit ? jpki_store_commit(s) : jpki_store_begin(s))
-		die(commit ? "commit" : "begin", jpki_store_errmsg(s));
-}
-
-/* Inserts n residents; returns the rows written. */
-static long bulk_load(struct bed *b, long n, jpki_day start, double *secs)
-{
-	struct bulk k = {.start = start, .now = b->t0};
-	struct val now = {.type = V_INT, .i = b->t0}, blob = {.type = V_BLOB},
-		   one = {.type = V_INT, .i = 1};
-	k.span = months_after(start, SPAN_MONTHS) - start;
-	batch_init(&k.res, b->s,
-		   "INSERT INTO resident (id, name, kana, sex, birth, address, "
-		   "municipality, synthetic, created_at, updated_at) VALUES ",
-		   "(#1, #2, #3, #4, #5, '東京都千代田区千代田1-1', #6, 1, $1, $1)",
-		   now, CHUNK);
-	batch_init(&k.card, b->s,
-		   "INSERT INTO card (serial, resident, municipality, issued, expires, "
-		   "state, created_at) VALUES ",
-		   "(#1, #2, #3, #4, #5, #6, $1)", now, CHUNK);
-	batch_init(&k.cert, b->s,
-		   "INSERT INTO certificate (serial, ca, kind, municipality, "
-		   "issue_number, not_before, not_after, der) VALUES ",
-		   "(#1, #2, #2, #3, #4, #5, #6, $1)", blob, 2 * CHUNK);
-	batch_init(&k.holder, b->s,
-		   "INSERT INTO holder_cert (serial, resident, card, kind, issued, "
-		   "expires, synthetic) VALUES ",
-		   "(#1, #2, #3, #4, #5, #6, $1)", one, 2 * CHUNK);
-	/* Every $N must be used: $1 is recorded_at here, synthetic above. */
-	batch_init(&k.rev, b->s,
-		   "INSERT INTO revocation (serial, kind, municipality, not_after, "
-		   "revoked_at, reason, recorded_at) VALUES ",
-		   "(#1, #2, #3, #4, #5, #6, $1)", now, 1);
-	double t0 = bench_now();
-	long chunks = 0;
-	tx(b->s, false);
-	for (long i = 0; i < n; i += CHUNK) {
-		long to = i + CHUNK < n ? i + CHUNK : n;
-		for (long j = i; j < to; j++)
-			stage_resident(&k, b, j);
-		/* Parents before children: the foreign keys are checked. */
-		batch_flush(&k.res);
-		batch_flush(&k.card);
-		batch_flush(&k.cert);
-		batch_flush(&k.holder);
-		stage_revocations(&k, b, i, to);
-		batch_flush(&k.rev);
-		if (++chunks % TX_CHUNKS == 0) {
-			tx(b->s, true);
-			tx(b->s, false);
-		}
-	}
-	tx(b->s, true);
-	*secs = bench_now() - t0;
-	long rows = k.res.rows + k.card.rows + k.cert.rows + k.holder.rows + k.rev.rows;
-	batch_release(&k.res);
-	batch_release(&k.card);
-	batch_release(&k.cert);
-	batch_release(&k.holder);
-	batch_release(&k.rev);
-	return rows;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *t, int n)
-{
-	qsort(t, (size_t)n, sizeof *t, cmp_double);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
 /* Seconds of jpki_reg_expiring for the month (median of runs after one
  * warm-up); *n the residents it returned. */
 static double time_expiring(struct bed *b, int y, int mo, int runs, size_t *n)
@@ -692,7 +352,7 @@ static double time_expiring(struct bed *b, int y, int mo, int runs, size_t *n)
 			t[r] = bench_now() - t0;
 		free(ids);
 	}
-	return median(t, runs);
+	return bench_median(t, runs);
 }
 
 static double time_count(struct bed *b, jpki_day first, jpki_day last, int runs,
@@ -721,7 +381,7 @@ static double time_count(struct bed *b, jpki_day first, jpki_day last, int runs,
 			t[r] = bench_now() - t0;
 	}
 	jpki_stmt_finalize(st);
-	return median(t, runs);
+	return bench_median(t, runs);
 }
 
 static void bench_expiring(struct bed *b, long n, int runs)
@@ -729,9 +389,19 @@ static void bench_expiring(struct bed *b, long n, int runs)
 	int y, mo, d;
 	/* The spread starts on the first of next month. */
 	jpki_day_to_ymd(jpki_jst_day(b->t0), &y, &mo, &d);
-	jpki_day start = months_after(jpki_day_from_ymd_unchecked(y, mo, 1), 1);
+	jpki_day start =
+	    bench_pop_months_after(jpki_day_from_ymd_unchecked(y, mo, 1), 1);
 	double secs;
-	long rows = bulk_load(b, n, start, &secs);
+	struct bench_population pop = {.store = b->s,
+				       .residents = n,
+				       .start = start,
+				       .months = SPAN_MONTHS,
+				       .now = b->t0,
+				       .munis = b->munis,
+				       .n_munis = b->n_munis,
+				       .varied = false,
+				       .history = true};
+	long rows = bench_population_load(&pop, &secs);
 	printf("3. direct insert of %ld residents: %ld rows in %.1f s         %9.0f "
 	       "rows/s   (%.0f residents/s)\n",
 	       n, rows, secs, rows / secs, n / secs);
@@ -741,8 +411,8 @@ static void bench_expiring(struct bed *b, long n, int runs)
 	printf("   (ANALYZE: %.2f s)\n", bench_now() - t0);
 
 	/* A month in the middle of the spread: about n / 60 residents. */
-	jpki_day first = months_after(start, SPAN_MONTHS / 2);
-	jpki_day last = months_after(first, 1) - 1;
+	jpki_day first = bench_pop_months_after(start, SPAN_MONTHS / 2);
+	jpki_day last = bench_pop_months_after(first, 1) - 1;
 	jpki_day_to_ymd(first, &y, &mo, &d);
 	size_t found = 0;
 	int64_t count = 0;
