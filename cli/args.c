@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jpki/registry.h"
 #include "banned.h"
 
 __attribute__((format(printf, 4, 0))) static int
@@ -43,6 +44,14 @@ int say(const struct cmd_ctx *c, int code, const char *fmt, ...)
 	vreport(c, code, false, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+int fail_msg_line(const struct cmd_ctx *c, int code, jpki_err e,
+		  const struct jpki_reg_msg *m)
+{
+	if (m->ja[0] && strcmp(m->code, "store") != 0)
+		return fail(c, code, "%s / %s", m->en, m->ja);
+	return fail(c, code, "%s", m->en[0] ? m->en : jpki_strerror(e));
 }
 
 int exit_for(jpki_err e)

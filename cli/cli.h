@@ -71,6 +71,13 @@ int fail(const struct cmd_ctx *c, int code, const char *fmt, ...)
 int say(const struct cmd_ctx *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The one line for a failed library operation with a struct jpki_reg_msg
+ * (registry, notices): "English / 日本語", or the English alone for a store
+ * failure (its text is the database's). Returns code. */
+struct jpki_reg_msg;
+int fail_msg_line(const struct cmd_ctx *c, int code, jpki_err e,
+		  const struct jpki_reg_msg *m);
+
 /* Exit code for a core error: REFUSED/NOTFOUND -> 1, INVALID/RANGE -> 2,
  * others -> 3. */
 int exit_for(jpki_err e);

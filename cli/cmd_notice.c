@@ -93,16 +93,14 @@ static void nclose(struct nctx *n)
 	memset(n, 0, sizeof *n);
 }
 
+/* The exit code and the one line: an unknown notice or run is bad input
+ * (2); another run holding the lock (CONFLICT) is a refusal (1). */
 static int nfail(const struct cmd_ctx *c, jpki_err e, const struct jpki_reg_msg *m)
 {
 	int code = exit_for(e);
-	if (e == JPKI_ERR_CONFLICT)
-		code = EXIT_REFUSED; /* another run holds the lock */
 	if (strcmp(m->code, "no_notice") == 0 || strcmp(m->code, "no_run") == 0)
 		code = EXIT_USAGE;
-	if (m->ja[0] && strcmp(m->code, "store") != 0)
-		return fail(c, code, "%s / %s", m->en, m->ja);
-	return fail(c, code, "%s", m->en[0] ? m->en : jpki_strerror(e));
+	return fail_msg_line(c, code, e, m);
 }
 
 static json_t *json_instant(int64_t t)
@@ -115,10 +113,7 @@ static json_t *json_instant(int64_t t)
 
 static int parse_month(const struct cmd_ctx *c, const char *s, int *y, int *mo)
 {
-	char tail = 0;
-	if (s == NULL || strlen(s) != 7 || s[4] != '-' ||
-	    sscanf(s, "%4d-%2d%c", y, mo, &tail) != 2 || *mo < 1 || *mo > 12 ||
-	    *y < JPKI_YEAR_MIN || *y > JPKI_YEAR_MAX)
+	if (jpki_notice_parse_month(s, y, mo) != JPKI_OK)
 		return fail(c, EXIT_USAGE,
 			    "--expiring: '%.20s' is not a month (YYYY-MM)", s ? s : "");
 	return -1;

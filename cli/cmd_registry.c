@@ -68,9 +68,7 @@ static int reg_fail(const struct cmd_ctx *c, jpki_err e, const struct jpki_reg_m
 	    strcmp(m->code, "card_file_exists") == 0 ||
 	    strcmp(m->code, "no_intent") == 0)
 		code = EXIT_USAGE;
-	if (m->ja[0] && strcmp(m->code, "store") != 0)
-		return fail(c, code, "%s / %s", m->en, m->ja);
-	return fail(c, code, "%s", m->en[0] ? m->en : jpki_strerror(e));
+	return fail_msg_line(c, code, e, m);
 }
 
 static int parse_id(const struct cmd_ctx *c, const char *s, int64_t *id)

@@ -140,6 +140,9 @@ json_t *body_json(struct req *r, enum MHD_Result *res);
  * On a wrong type, replies 400 and returns false. */
 bool jstr(struct req *r, json_t *o, const char *key, bool required, size_t max,
 	  const char **out, enum MHD_Result *res);
+/* Refuses (400 naming the member) a JSON object's members not in keys
+ * (NULL-terminated): a typo is not silently ignored. */
+bool only_keys(struct req *r, json_t *o, const char *const *keys, enum MHD_Result *res);
 /* An integer query parameter in lo..hi: *out is left alone when absent.
  * Returns false after replying 400. */
 bool qint(struct req *r, const char *name, long lo, long hi, long *out,
@@ -230,6 +233,12 @@ enum MHD_Result h_healthz(struct req *r, char **p);
 enum MHD_Result h_metrics(struct req *r, char **p);
 enum MHD_Result h_openapi(struct req *r, char **p);
 enum MHD_Result h_static(struct req *r, char **p);
+
+/* This thread's store and a registry context for the request, the actor
+ * "staff:USER" written into actor; false after replying 503 when the store
+ * is not available (staff.c). */
+bool op_ctx(struct req *r, struct jpki_reg_ctx *ctx, char actor[48],
+	    enum MHD_Result *res);
 
 /* One audit row for a staff action, in its own transaction (staff.c). */
 jpki_err audit_staff(struct req *r, struct worker *w, const char *action,

@@ -136,3 +136,24 @@ bool qint(struct req *r, const char *name, long lo, long hi, long *out,
 	*out = x;
 	return true;
 }
+
+/* Unknown members are refused, so a typo is not silently ignored. */
+bool only_keys(struct req *r, json_t *o, const char *const *keys, enum MHD_Result *res)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; keys[i] && !ok; i++)
+			ok = strcmp(k, keys[i]) == 0;
+		if (!ok) {
+			char f[48];
+			snprintf(f, sizeof f, "%.40s", k);
+			*res = reply_bad(r, f, "is not a known field",
+					 "知らない項目です。");
+			return false;
+		}
+	}
+	return true;
+}

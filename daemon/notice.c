@@ -100,22 +100,6 @@ static void *run_thread(void *arg)
 	return NULL;
 }
 
-/* The store's context for a request (this thread's connection). */
-static bool ctx_of(struct req *r, struct jpki_reg_ctx *ctx, char actor[48],
-		   enum MHD_Result *res)
-{
-	struct worker *w = worker_or_503(r, res);
-	if (w == NULL)
-		return false;
-	snprintf(actor, 48, "staff:%s", r->staff.user);
-	*ctx = (struct jpki_reg_ctx){.store = w->store,
-				     .keys_dir = cfg.keys_dir,
-				     .actor = actor,
-				     .now = now_s(),
-				     .feb29 = cfg.feb29};
-	return true;
-}
-
 static json_t *month_json(int y, int m)
 {
 	char buf[32];
@@ -169,7 +153,7 @@ enum MHD_Result h_notice_status(struct req *r, char **p)
 	struct jpki_notice_suspension s;
 	struct jpki_notice_run_info *runs = NULL;
 	size_t n = 0;
-	if (!ctx_of(r, &ctx, actor, &res))
+	if (!op_ctx(r, &ctx, actor, &res))
 		return res;
 	jpki_err e = jpki_notice_suspension_get(&ctx, &s, &m);
 	if (e == JPKI_OK)
@@ -218,7 +202,7 @@ enum MHD_Result h_notice_run_get(struct req *r, char **p)
 	if (end == p[0] || *end || id <= 0 || strlen(p[0]) > 18)
 		return reply_bad(r, "id", "is not a run id",
 				 "処理番号として読めません。");
-	if (!ctx_of(r, &ctx, actor, &res))
+	if (!op_ctx(r, &ctx, actor, &res))
 		return res;
 	jpki_err e = jpki_notice_run_get(&ctx, (int64_t)id, &x, &m);
 	if (e != JPKI_OK)
@@ -230,13 +214,12 @@ enum MHD_Result h_notice_run_get(struct req *r, char **p)
 static bool run_body(struct req *r, json_t *b, int *y, int *mo, bool *dry, size_t *per,
 		     enum MHD_Result *res)
 {
+	static const char *const keys[] = {"expiring", "dry_run", "per_file", NULL};
 	const char *month = NULL;
-	if (!jstr(r, b, "expiring", false, 7, &month, res))
+	if (!only_keys(r, b, keys, res) ||
+	    !jstr(r, b, "expiring", false, 7, &month, res))
 		return false;
-	char tail;
-	if (month &&
-	    (strlen(month) != 7 || month[4] != '-' ||
-	     sscanf(month, "%4d-%2d%c", y, mo, &tail) != 2 || *mo < 1 || *mo > 12)) {
+	if (month && jpki_notice_parse_month(month, y, mo) != JPKI_OK) {
 		*res = reply_bad(r, "expiring", "is not a month (YYYY-MM)",
 				 "年月（YYYY-MM）として読めません。");
 		return false;
@@ -274,7 +257,7 @@ enum MHD_Result h_notice_run(struct req *r, char **p)
 		return res;
 	bool ok = run_body(r, b, &y, &mo, &dry, &per, &res);
 	json_decref(b);
-	if (!ok || !ctx_of(r, &ctx, actor, &res))
+	if (!ok || !op_ctx(r, &ctx, actor, &res))
 		return res;
 	jpki_day today = jpki_jst_day(ctx.now);
 	if (y == 0)
@@ -343,14 +326,16 @@ static enum MHD_Result suspension(struct req *r, bool suspend)
 	struct jpki_reg_msg m = {0};
 	json_t *b = NULL;
 	if (suspend) {
+		static const char *const keys[] = {"reason", NULL};
 		if ((b = body_json(r, &res)) == NULL)
 			return res;
-		if (!jstr(r, b, "reason", false, 200, &reason, &res)) {
+		if (!only_keys(r, b, keys, &res) ||
+		    !jstr(r, b, "reason", false, 200, &reason, &res)) {
 			json_decref(b);
 			return res;
 		}
 	}
-	if (!ctx_of(r, &ctx, actor, &res)) {
+	if (!op_ctx(r, &ctx, actor, &res)) {
 		json_decref(b);
 		return res;
 	}

@@ -42,10 +42,8 @@ jpki_err audit_staff(struct req *r, struct worker *w, const char *action,
 	return rc;
 }
 
-/* This thread's store and a registry context for the request; false
- * after replying 503 when the store is not available. */
-static bool op_ctx(struct req *r, struct jpki_reg_ctx *ctx, char actor[48],
-		   enum MHD_Result *res)
+bool op_ctx(struct req *r, struct jpki_reg_ctx *ctx, char actor[48],
+	    enum MHD_Result *res)
 {
 	struct worker *w = worker_or_503(r, res);
 	if (w == NULL)
@@ -422,28 +420,6 @@ static bool jbool(struct req *r, json_t *o, const char *key, bool *out,
 		return false;
 	}
 	*out = json_is_true(v);
-	return true;
-}
-
-/* Unknown members are refused, so a typo is not silently ignored. */
-static bool only_keys(struct req *r, json_t *o, const char *const *keys,
-		      enum MHD_Result *res)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(o, k, v)
-	{
-		bool ok = false;
-		for (size_t i = 0; keys[i] && !ok; i++)
-			ok = strcmp(k, keys[i]) == 0;
-		if (!ok) {
-			char f[48];
-			snprintf(f, sizeof f, "%.40s", k);
-			*res = reply_bad(r, f, "is not a known field",
-					 "知らない項目です。");
-			return false;
-		}
-	}
 	return true;
 }
 

@@ -97,6 +97,10 @@ jpki_err jpki_notice_verify_reservation(const struct jpki_reg_ctx *ctx, const ch
 
 /* ---- the schedule ---- */
 
+/* "YYYY-MM" exactly: four digits, a hyphen, two digits, a month 01..12 of
+ * a supported year. JPKI_ERR_INVALID otherwise ("2027-1", "2027-+1"). */
+jpki_err jpki_notice_parse_month(const char *s, int *year, int *month);
+
 /* The month a run on day d sends by default: the month after next. */
 void jpki_notice_default_month(jpki_day d, int *year, int *month);
 /* A month a run on day d may send: from d's month (catching up) to the

@@ -122,13 +122,14 @@ static jpki_err load_rows(struct batch *b, int64_t lo, int64_t hi, struct row **
 	struct row *v = NULL;
 	size_t k = 0, cap = 0;
 	bool row = false;
+	/* The notice's own columns, then the resident's after them. */
+	enum { NAME = JPKII_NOTICE_NCOLS, POSTAL, ADDRESS, STATUS, MUNI };
 	jpki_err rc = jpkii_reg_query(
 	    b->ctx->store, &st, "iii",
-	    "SELECT n.id, n.seq, n.resident, n.kind, n.target, n.expires, "
-	    "n.reservation_id, n.application_id, n.state, r.name, r.postal_code, "
-	    "r.address, r.status, m.name FROM notice n JOIN resident r ON r.id = "
-	    "n.resident JOIN municipality m ON m.code = r.municipality WHERE n.run = "
-	    "$1 AND n.seq BETWEEN $2 AND $3 AND n.state <> 'cancelled' ORDER BY n.seq",
+	    "SELECT " JPKII_NOTICE_COLS ", r.name, r.postal_code, r.address, r.status, "
+	    "m.name FROM notice n JOIN resident r ON r.id = n.resident JOIN "
+	    "municipality m ON m.code = r.municipality WHERE n.run = $1 AND n.seq "
+	    "BETWEEN $2 AND $3 AND n.state <> 'cancelled' ORDER BY n.seq",
 	    b->run, lo, hi);
 	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
 		if (!jpkii_reg_grow(&v, &cap, k, sizeof *v)) {
@@ -137,29 +138,16 @@ static jpki_err load_rows(struct batch *b, int64_t lo, int64_t hi, struct row **
 		}
 		struct row *r = &v[k++];
 		memset(r, 0, sizeof *r);
-		r->n.id = jpki_stmt_int64(st, 0);
-		r->n.seq = jpki_stmt_int64(st, 1);
-		r->n.resident = jpki_stmt_int64(st, 2);
-		r->n.kind = strcmp(jpki_stmt_text(st, 3), "card") == 0
-				? JPKI_NOTICE_CARD
-				: JPKI_NOTICE_CERT;
-		snprintf(r->n.target, sizeof r->n.target, "%s", jpki_stmt_text(st, 4));
-		r->n.expires = jpkii_reg_col_day(st, 5);
-		snprintf(r->n.reservation_id, sizeof r->n.reservation_id, "%s",
-			 jpki_stmt_text(st, 6));
-		snprintf(r->n.application_id, sizeof r->n.application_id, "%s",
-			 jpki_stmt_text(st, 7));
-		r->n.state = strcmp(jpki_stmt_text(st, 8), "printed") == 0
-				 ? JPKI_NOTICE_PRINTED
-				 : JPKI_NOTICE_SELECTED;
-		r->name = strdup(jpki_stmt_text(st, 9));
-		r->postal =
-		    jpki_stmt_is_null(st, 10) ? NULL : strdup(jpki_stmt_text(st, 10));
-		r->address = strdup(jpki_stmt_text(st, 11));
-		snprintf(r->status, sizeof r->status, "%s", jpki_stmt_text(st, 12));
-		r->muni = strdup(jpki_stmt_text(st, 13));
+		jpkii_notice_from_row(st, &r->n);
+		r->name = strdup(jpki_stmt_text(st, NAME));
+		r->postal = jpki_stmt_is_null(st, POSTAL)
+				? NULL
+				: strdup(jpki_stmt_text(st, POSTAL));
+		r->address = strdup(jpki_stmt_text(st, ADDRESS));
+		snprintf(r->status, sizeof r->status, "%s", jpki_stmt_text(st, STATUS));
+		r->muni = strdup(jpki_stmt_text(st, MUNI));
 		if (!r->name || !r->address || !r->muni ||
-		    (!jpki_stmt_is_null(st, 10) && !r->postal)) {
+		    (!jpki_stmt_is_null(st, POSTAL) && !r->postal)) {
 			rc = JPKI_ERR_NOMEM;
 			break;
 		}
@@ -335,7 +323,8 @@ static jpki_err draw(struct batch *b, struct jpkii_letters *mun,
 	x.address = r->address;
 	x.municipality_name = r->muni;
 	x.expires = r->n.expires;
-	jpki_renewal_window(r->n.expires, &x.window_first, &x.window_last);
+	x.window_first = r->n.window_first;
+	x.window_last = r->n.window_last;
 	x.reservation_id = r->n.reservation_id;
 	snprintf(url, sizeof url, "%s/reserve?id=%s", b->base_url, r->n.reservation_id);
 	x.reserve_url = url;

@@ -42,6 +42,24 @@ void jpkii_notice_month(int year, int month, char buf[static 8])
 /* ---- the schedule (seed 000: "毎月中旬に、翌々月に電子証明書の有効期限を
  * 迎える方に向けて有効期限通知書が発送されます") ---- */
 
+jpki_err jpki_notice_parse_month(const char *s, int *year, int *month)
+{
+	static const char shape[] = "dddd-dd";
+	if (s == NULL || strlen(s) != 7)
+		return JPKI_ERR_INVALID;
+	for (int i = 0; i < 7; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != shape[i])
+			return JPKI_ERR_INVALID;
+	int y =
+	    (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	int m = (s[5] - '0') * 10 + (s[6] - '0');
+	if (m < 1 || m > 12 || y < JPKI_YEAR_MIN || y > JPKI_YEAR_MAX)
+		return JPKI_ERR_INVALID;
+	*year = y;
+	*month = m;
+	return JPKI_OK;
+}
+
 void jpki_notice_default_month(jpki_day d, int *year, int *month)
 {
 	int y, m, dd;
@@ -319,15 +337,13 @@ static jpki_err insert_notice(const struct jpki_reg_ctx *ctx, int64_t run, int64
 		if (p->kind == JPKI_NOTICE_CARD && (rc = jpkii_notice_digits(app, 22)))
 			return rc;
 		rc = jpkii_reg_query(
-		    ctx->store, &st, "iittdttti",
+		    ctx->store, &st, "iititdttti",
 		    "INSERT INTO notice (run, seq, kind, resident, target, expires, "
 		    "expiring, state, reservation_id, application_id, created_at) "
-		    "VALUES ($1, $2, $3, $10, $4, $5, $6, 'selected', $7, $8, $9) "
+		    "VALUES ($1, $2, $3, $4, $5, $6, $7, 'selected', $8, $9, $10) "
 		    "ON CONFLICT (reservation_id) DO NOTHING RETURNING id",
-		    run, seq, jpki_notice_kind_name(p->kind), p->target, p->expires,
-		    month, rid, app[0] ? app : NULL, ctx->now);
-		if (rc == JPKI_OK)
-			rc = jpki_stmt_bind_int64(st, 10, p->resident);
+		    run, seq, jpki_notice_kind_name(p->kind), p->resident, p->target,
+		    p->expires, month, rid, app[0] ? app : NULL, ctx->now);
 		if (rc == JPKI_OK)
 			rc = jpki_stmt_step(st, &row);
 		if (rc == JPKI_OK && row)
@@ -368,18 +384,13 @@ jpki_err jpkii_notice_claim(const struct jpki_reg_ctx *ctx, int year, int month,
 	if ((rc = jpki_store_begin(ctx->store)) != JPKI_OK)
 		return jpkii_reg_store_fail(ctx, m, rc);
 	rc = jpkii_reg_query(
-	    ctx->store, &st, "tttti",
+	    ctx->store, &st, "ttttiiii",
 	    "INSERT INTO notice_run (expiring, run_on, state, actor, "
 	    "out_dir, per_file, selected, expired_before, started_at, "
 	    "updated_at) VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, "
 	    "$8, $8) RETURNING id",
-	    mon, day, ctx->actor ? ctx->actor : "jpki", out_dir, (int64_t)per_file);
-	if (rc == JPKI_OK)
-		rc = jpki_stmt_bind_int64(st, 6, (int64_t)sel->n);
-	if (rc == JPKI_OK)
-		rc = jpki_stmt_bind_int64(st, 7, (int64_t)sel->expired_before);
-	if (rc == JPKI_OK)
-		rc = jpki_stmt_bind_int64(st, 8, ctx->now);
+	    mon, day, ctx->actor ? ctx->actor : "jpki", out_dir, (int64_t)per_file,
+	    (int64_t)sel->n, (int64_t)sel->expired_before, ctx->now);
 	if (rc == JPKI_OK)
 		rc = jpki_stmt_step(st, &row);
 	if (rc == JPKI_OK && row)
@@ -446,12 +457,7 @@ jpki_err jpki_notice_unfinished(const struct jpki_reg_ctx *ctx, int year, int mo
 
 /* ---- notices as stored ---- */
 
-#define NOTICE_COLS                                                                    \
-	"n.id, n.run, n.seq, n.resident, n.kind, n.state, n.target, n.expires, "       \
-	"n.expiring, n.reservation_id, n.application_id, n.created_at, "               \
-	"n.printed_at, n.file, n.cancel_reason"
-
-static void notice_from_row(struct jpki_stmt *st, struct jpki_notice *o)
+void jpkii_notice_from_row(struct jpki_stmt *st, struct jpki_notice *o)
 {
 	const char *state = jpki_stmt_text(st, 5);
 	memset(o, 0, sizeof *o);
@@ -468,7 +474,7 @@ static void notice_from_row(struct jpki_stmt *st, struct jpki_notice *o)
 	o->expires = jpkii_reg_col_day(st, 7);
 	if (o->expires != JPKI_DAY_NONE)
 		jpki_renewal_window(o->expires, &o->window_first, &o->window_last);
-	if (sscanf(jpki_stmt_text(st, 8), "%4d-%2d", &o->year, &o->month) != 2)
+	if (jpki_notice_parse_month(jpki_stmt_text(st, 8), &o->year, &o->month))
 		o->year = o->month = 0;
 	snprintf(o->reservation_id, sizeof o->reservation_id, "%s",
 		 jpki_stmt_text(st, 9));
@@ -486,11 +492,11 @@ jpki_err jpki_notice_get(const struct jpki_reg_ctx *ctx, int64_t id,
 {
 	struct jpki_stmt *st = NULL;
 	bool row = false;
-	jpki_err rc =
-	    jpkii_reg_query(ctx->store, &st, "i",
-			    "SELECT " NOTICE_COLS " FROM notice n WHERE n.id = $1", id);
+	jpki_err rc = jpkii_reg_query(
+	    ctx->store, &st, "i",
+	    "SELECT " JPKII_NOTICE_COLS " FROM notice n WHERE n.id = $1", id);
 	if (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row)
-		notice_from_row(st, out);
+		jpkii_notice_from_row(st, out);
 	jpki_stmt_finalize(st);
 	if (rc != JPKI_OK)
 		return jpkii_reg_store_fail(ctx, m, rc);
@@ -514,13 +520,14 @@ jpki_err jpki_notice_verify_reservation(const struct jpki_reg_ctx *ctx, const ch
 		return jpkii_reg_fail(m, rc, "bad_reservation_id", "%s",
 				      "予約IDが正しくありません（%s）", eb.msg);
 	rc = jpkii_reg_query(ctx->store, &st, "t",
-			     "SELECT " NOTICE_COLS ", r.birth FROM notice n JOIN "
+			     "SELECT " JPKII_NOTICE_COLS ", r.birth FROM notice n JOIN "
 			     "resident r ON r.id = n.resident WHERE n.reservation_id = "
 			     "$1 AND n.state <> 'cancelled'",
 			     digits);
 	if (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
-		notice_from_row(st, out);
-		snprintf(have, sizeof have, "%s", jpki_stmt_text(st, 15));
+		jpkii_notice_from_row(st, out);
+		snprintf(have, sizeof have, "%s",
+			 jpki_stmt_text(st, JPKII_NOTICE_NCOLS));
 	}
 	jpki_stmt_finalize(st);
 	if (rc != JPKI_OK)
@@ -551,7 +558,7 @@ static void run_from_row(struct jpki_stmt *st, struct jpki_notice_run_info *o)
 {
 	memset(o, 0, sizeof *o);
 	o->id = jpki_stmt_int64(st, 0);
-	if (sscanf(jpki_stmt_text(st, 1), "%4d-%2d", &o->year, &o->month) != 2)
+	if (jpki_notice_parse_month(jpki_stmt_text(st, 1), &o->year, &o->month))
 		o->year = o->month = 0;
 	o->run_on = jpkii_reg_col_day(st, 2);
 	o->done = strcmp(jpki_stmt_text(st, 3), "done") == 0;

@@ -23,6 +23,16 @@ jpki_err jpkii_notice_claim(const struct jpki_reg_ctx *ctx, int year, int month,
 			    const struct jpki_notice_selection *sel, int64_t *run,
 			    struct jpki_reg_msg *m);
 
+/* The columns of a notice n, in the order jpkii_notice_from_row reads
+ * them (columns 0..14; a query may add its own after them). */
+#define JPKII_NOTICE_COLS                                                              \
+	"n.id, n.run, n.seq, n.resident, n.kind, n.state, n.target, n.expires, "       \
+	"n.expiring, n.reservation_id, n.application_id, n.created_at, "               \
+	"n.printed_at, n.file, n.cancel_reason"
+#define JPKII_NOTICE_NCOLS 15
+struct jpki_stmt;
+void jpkii_notice_from_row(struct jpki_stmt *st, struct jpki_notice *o);
+
 /* Whether sending is suspended now. */
 jpki_err jpkii_notice_suspended(const struct jpki_reg_ctx *ctx, bool *out,
 				struct jpki_reg_msg *m);

@@ -2092,7 +2092,9 @@ def t_notices():
                        ({"expiring": "27-01"}, "a short month"),
                        ({"per_file": 0}, "per_file 0"),
                        ({"dry_run": "yes"}, "dry_run a string"),
-                       ({"expiring": 202701}, "a number as month")):
+                       ({"expiring": 202701}, "a number as month"),
+                       ({"expiring": "2027-+1"}, "a signed month"),
+                       ({"dry_run": True, "month": "2027-01"}, "an unknown field")):
         expect_error(f"notice run with {what}",
                      lambda: adm.post("/api/v1/notices/runs", body, ensure=False), 400,
                      "bad_input", session=adm)
@@ -2101,6 +2103,9 @@ def t_notices():
                  lambda: adm.post("/api/v1/notices/runs", {"expiring": far}, ensure=False),
                  400, "bad_month", session=adm)
     # Suspended: the run is refused; nothing is stored.
+    expect_error("suspend with an unknown field",
+                 lambda: adm.post("/api/v1/notices/suspend", {"why": "x"}, ensure=False), 400,
+                 "bad_input", session=adm)
     r = adm.post("/api/v1/notices/suspend", {"reason": "テスト"})
     eq((r.status, r.json), (200, {"suspended": True}), "notices suspend: 200")
     expect_error("suspend twice",

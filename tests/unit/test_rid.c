@@ -1,6 +1,7 @@
 /* Reservation IDs (lib/notice/rid.c): the Damm check digit, fresh IDs,
  * what a person may type, and that every single-digit error and every
- * adjacent transposition is caught. */
+ * adjacent transposition is caught. Also the strict "YYYY-MM" of a run's
+ * month (jpki_notice_parse_month), read by jpki notice and jpkid alike. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,6 +119,24 @@ static void test_malformed(void **state)
 	assert_non_null(strstr(eb.msg, "16 digits"));
 }
 
+static void test_parse_month(void **state)
+{
+	(void)state;
+	int y = 0, m = 0;
+	assert_int_equal(jpki_notice_parse_month("2027-01", &y, &m), JPKI_OK);
+	assert_int_equal(y * 100 + m, 202701);
+	assert_int_equal(jpki_notice_parse_month("2026-12", &y, &m), JPKI_OK);
+	assert_int_equal(y * 100 + m, 202612);
+	const char *bad[] = {"2027-1",	 "2027-13", "2027-00", "27-01",
+			     "2027-+1",	 "+202-01", " 2027-1", "2027/01",
+			     "2027-01x", "1867-12", "2200-01", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(jpki_notice_parse_month(bad[i], &y, &m),
+				 JPKI_ERR_INVALID);
+	assert_int_equal(jpki_notice_parse_month(NULL, &y, &m), JPKI_ERR_INVALID);
+	assert_int_equal(y * 100 + m, 202612); /* left alone on failure */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +145,7 @@ int main(void)
 	    cmocka_unit_test(test_typed_forms),
 	    cmocka_unit_test(test_errors_caught),
 	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_parse_month),
 	};
 	return cmocka_run_group_tests_name("reservation IDs", tests, NULL, NULL);
 }
