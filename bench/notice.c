@@ -100,48 +100,19 @@ struct bed {
 static void bed_open(struct bed *b)
 {
 	struct jpki_errbuf eb = {{0}};
-	const char *tmp = getenv("JPKI_BENCH_DIR");
-	snprintf(b->dir, sizeof b->dir, "%s/jpki-bench-notice-XXXXXX",
-		 tmp ? tmp : "/tmp");
-	if (!mkdtemp(b->dir))
-		die("mkdtemp", b->dir);
+	bench_bed_dir("notice", b->dir, sizeof b->dir);
 	snprintf(b->keys, sizeof b->keys, "%s/keys", b->dir);
 	snprintf(b->url, sizeof b->url, "%s/s.db", b->dir);
 	b->t0 = (int64_t)time(NULL);
 	/* jpki init's default municipality (cli/cmd_registry.c). */
 	if (jpki_municipality_parse("131164:東京都豊島区", &b->muni, &eb))
 		die("municipality", eb.msg);
-	struct jpki_ca_init_opts o = {.base_url = "http://127.0.0.1:8080",
-				      .key_bits = 2048,
-				      .crl_hours = 24,
-				      .ocsp_days = 4,
-				      .munis = &b->muni,
-				      .n_munis = 1,
-				      .insecure_no_passphrase = true,
-				      .now = b->t0};
-	if (jpki_store_open(b->url, &b->s, &eb))
-		die("store open", eb.msg);
-	if (jpki_ca_init(b->s, b->keys, &o, &eb))
-		die("ca init", eb.msg);
-	b->ctx = (struct jpki_reg_ctx){.store = b->s,
-				       .keys_dir = b->keys,
-				       .passphrase = NULL,
-				       .actor = "bench",
-				       .now = b->t0,
-				       .feb29 = JPKI_FEB29_FEB28};
+	bench_bed_store(b->url, b->keys, &b->muni, 1, b->t0, 0, &b->s, &b->ctx);
 }
 
 static void bed_close(struct bed *b)
 {
-	char cmd[300];
-	jpki_store_close(b->s);
-	if (getenv("JPKI_BENCH_KEEP")) {
-		printf("(kept %s)\n", b->dir);
-		return;
-	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench_notice: could not remove %s\n", b->dir);
+	bench_bed_close(b->s, b->dir);
 }
 
 static long load(struct bed *b, long n, jpki_day start, int months, bool history,

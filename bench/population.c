@@ -515,3 +515,54 @@ long bench_population_load(const struct bench_population *p, double *secs)
 	batch_release(&k.rev);
 	return rows;
 }
+
+/* ---- the bed ---- */
+
+void bench_bed_dir(const char *name, char *dir, size_t cap)
+{
+	const char *tmp = getenv("JPKI_BENCH_DIR");
+	int n = snprintf(dir, cap, "%s/jpki-bench-%s-XXXXXX", tmp ? tmp : "/tmp", name);
+	if (n < 0 || (size_t)n >= cap || !mkdtemp(dir))
+		die("mkdtemp", dir);
+}
+
+void bench_bed_store(const char *url, const char *keys_dir,
+		     const struct jpki_municipality *munis, size_t n_munis, int64_t now,
+		     int64_t not_before, struct jpki_store **s,
+		     struct jpki_reg_ctx *ctx)
+{
+	struct jpki_errbuf eb = {{0}};
+	struct jpki_ca_init_opts o = {.base_url = "http://127.0.0.1:8080",
+				      .key_bits = 2048,
+				      .crl_hours = 24,
+				      .ocsp_days = 4,
+				      .munis = munis,
+				      .n_munis = n_munis,
+				      .insecure_no_passphrase = true,
+				      .now = now,
+				      .not_before = not_before};
+	if (jpki_store_open(url, s, &eb))
+		die("store open", eb.msg);
+	if (jpki_ca_init(*s, keys_dir, &o, &eb))
+		die("ca init (the database must be empty)", eb.msg);
+	*ctx = (struct jpki_reg_ctx){.store = *s,
+				     .keys_dir = keys_dir,
+				     .passphrase = NULL,
+				     .actor = "bench",
+				     .now = now,
+				     .feb29 = JPKI_FEB29_FEB28};
+}
+
+void bench_bed_close(struct jpki_store *s, const char *dir)
+{
+	char cmd[4200];
+	jpki_store_close(s);
+	if (getenv("JPKI_BENCH_KEEP")) {
+		printf("(kept %s)\n", dir);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s: could not remove %s\n",
+			program_invocation_short_name, dir);
+}

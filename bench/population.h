@@ -17,6 +17,7 @@
 
 #include "jpki/date.h"
 #include "jpki/pki.h"
+#include "jpki/registry.h"
 #include "jpki/store.h"
 
 #define BENCH_POP_ID_BASE     100000000 /* resident i has id BENCH_POP_ID_BASE + i */
@@ -51,5 +52,26 @@ long bench_population_load(const struct bench_population *p, double *secs);
 int64_t bench_pop_at_ten(jpki_day d);
 /* d plus n months (n may be negative); exits when out of range. */
 jpki_day bench_pop_months_after(jpki_day d, int n);
+
+/* ---- the bed the population lies in ---- */
+
+/* A new temporary directory JPKI_BENCH_DIR (default /tmp) /
+ * jpki-bench-NAME-XXXXXX into dir; exits when it cannot be made. */
+void bench_bed_dir(const char *name, char *dir, size_t cap);
+
+/* Opens the store at url and makes its CAs as `jpki init
+ * --insecure-no-passphrase` does (base URL http://127.0.0.1:8080,
+ * RSA-2048, CRLs for 24 h, OCSP for 4 days) for the municipalities, with
+ * keys in keys_dir, dated from not_before (0: now). *ctx is a registry
+ * context on it (actor "bench", keys_dir, now). Exits on any failure (a
+ * database that is not empty, say). */
+void bench_bed_store(const char *url, const char *keys_dir,
+		     const struct jpki_municipality *munis, size_t n_munis, int64_t now,
+		     int64_t not_before, struct jpki_store **s,
+		     struct jpki_reg_ctx *ctx);
+
+/* Closes s and removes dir, unless JPKI_BENCH_KEEP is set (to look at the
+ * store afterwards). */
+void bench_bed_close(struct jpki_store *s, const char *dir);
 
 #endif

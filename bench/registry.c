@@ -127,10 +127,7 @@ struct bed {
 static void bed_open(struct bed *b, const char *pg_url)
 {
 	struct jpki_errbuf eb = {{0}};
-	const char *tmp = getenv("JPKI_BENCH_DIR");
-	snprintf(b->dir, sizeof b->dir, "%s/jpki-bench-reg-XXXXXX", tmp ? tmp : "/tmp");
-	if (!mkdtemp(b->dir))
-		die("mkdtemp", b->dir);
+	bench_bed_dir("reg", b->dir, sizeof b->dir);
 	snprintf(b->keys, sizeof b->keys, "%s/keys", b->dir);
 	snprintf(b->cards, sizeof b->cards, "%s/cards", b->dir);
 	snprintf(b->seed_cards, sizeof b->seed_cards, "%s/seed", b->dir);
@@ -145,38 +142,13 @@ static void bed_open(struct bed *b, const char *pg_url)
 	for (size_t i = 0; i < b->n_munis; i++)
 		if (jpki_municipality_parse(muni_specs[i], &b->munis[i], &eb))
 			die("municipality", eb.msg);
-	struct jpki_ca_init_opts o = {.base_url = "http://127.0.0.1:8080",
-				      .key_bits = 2048,
-				      .crl_hours = 24,
-				      .ocsp_days = 4,
-				      .munis = b->munis,
-				      .n_munis = b->n_munis,
-				      .insecure_no_passphrase = true,
-				      .now = b->t0,
-				      .not_before = b->t0 - 10LL * YEAR};
-	if (jpki_store_open(b->url, &b->s, &eb))
-		die("store open", eb.msg);
-	if (jpki_ca_init(b->s, b->keys, &o, &eb))
-		die("ca init (the database must be empty)", eb.msg);
-	b->ctx = (struct jpki_reg_ctx){.store = b->s,
-				       .keys_dir = b->keys,
-				       .passphrase = NULL,
-				       .actor = "bench",
-				       .now = b->t0,
-				       .feb29 = JPKI_FEB29_FEB28};
+	bench_bed_store(b->url, b->keys, b->munis, b->n_munis, b->t0,
+			b->t0 - 10LL * YEAR, &b->s, &b->ctx);
 }
 
 static void bed_close(struct bed *b)
 {
-	char cmd[300];
-	jpki_store_close(b->s);
-	if (getenv("JPKI_BENCH_KEEP")) { /* to look at the store afterwards */
-		printf("(kept %s)\n", b->dir);
-		return;
-	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench_registry: could not remove %s\n", b->dir);
+	bench_bed_close(b->s, b->dir);
 }
 
 /* ---- 0. the serialization point ---- */
