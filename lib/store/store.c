@@ -593,9 +593,12 @@ void jpki_store_close(struct jpki_store *s)
 	if (s == NULL)
 		return;
 	jpki_store_rollback(s);
+	/* Released one by one rather than left to the disconnect: a PostgreSQL
+	 * backend drops its session locks only once it notices the client has
+	 * gone, so the next holder could still be refused after we return. */
 	for (int i = 0; i < 4; i++)
-		if (s->locks[i].name[0] && s->locks[i].fd >= 0)
-			close(s->locks[i].fd);
+		if (s->locks[i].name[0])
+			jpki_store_unlock(s, s->locks[i].name);
 	for (int i = 0; i < s->n_cache; i++) {
 		stmt_destroy(s->cache[i].st);
 		free(s->cache[i].sql);
