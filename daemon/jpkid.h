@@ -123,6 +123,8 @@ enum MHD_Result reply_internal(struct req *r, const char *what);
 
 /* Adds headers to a response before reply() queues it (keep != NULL). */
 struct MHD_Response *response_new(const void *data, size_t n);
+/* The same for size bytes of fd, which it takes (closed on failure too). */
+struct MHD_Response *response_from_fd(int fd, uint64_t size);
 
 const char *query(struct req *r, const char *name);
 const char *header(struct req *r, const char *name);
@@ -223,6 +225,7 @@ enum MHD_Result h_staff_disable(struct req *r, char **p);
 enum MHD_Result h_notice_status(struct req *r, char **p);
 enum MHD_Result h_notice_run(struct req *r, char **p);
 enum MHD_Result h_notice_run_get(struct req *r, char **p);
+enum MHD_Result h_notice_file(struct req *r, char **p);
 enum MHD_Result h_notice_suspend(struct req *r, char **p);
 enum MHD_Result h_notice_resume(struct req *r, char **p);
 /* Stops a notice run in progress (between letters) and joins its thread. */

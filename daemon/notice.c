@@ -191,23 +191,87 @@ enum MHD_Result h_notice_status(struct req *r, char **p)
 				    current_json()));
 }
 
+static bool run_id(struct req *r, const char *s, int64_t *id, enum MHD_Result *res)
+{
+	char *end = NULL;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || *end || v <= 0 || strlen(s) > 18) {
+		*res =
+		    reply_bad(r, "id", "is not a run id", "処理番号として読めません。");
+		return false;
+	}
+	*id = (int64_t)v;
+	return true;
+}
+
+/* A finished run's files, each with the URL it downloads from. */
+static json_t *files_json(const struct jpki_notice_file *f, size_t n, int64_t run)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++) {
+		char url[160];
+		snprintf(url, sizeof url, "/api/v1/notices/runs/%" PRId64 "/files/%s",
+			 run, f[i].name);
+		json_array_append_new(
+		    a,
+		    json_pack("{s:s,s:s,s:I,s:I,s:o,s:s}", "name", f[i].name, "series",
+			      f[i].series, "letters", (json_int_t)f[i].letters, "pages",
+			      (json_int_t)f[i].pages, "bytes",
+			      f[i].bytes >= 0 ? json_integer(f[i].bytes) : json_null(),
+			      "url", url));
+	}
+	return a;
+}
+
 enum MHD_Result h_notice_run_get(struct req *r, char **p)
 {
 	enum MHD_Result res;
-	char actor[48], *end = NULL;
+	char actor[48];
+	int64_t id;
 	struct jpki_reg_ctx ctx;
 	struct jpki_reg_msg m = {0};
 	struct jpki_notice_run_info x;
-	long long id = strtoll(p[0], &end, 10);
-	if (end == p[0] || *end || id <= 0 || strlen(p[0]) > 18)
-		return reply_bad(r, "id", "is not a run id",
-				 "処理番号として読めません。");
-	if (!op_ctx(r, &ctx, actor, &res))
+	struct jpki_notice_file *f = NULL;
+	size_t n = 0;
+	if (!run_id(r, p[0], &id, &res) || !op_ctx(r, &ctx, actor, &res))
 		return res;
-	jpki_err e = jpki_notice_run_get(&ctx, (int64_t)id, &x, &m);
+	jpki_err e = jpki_notice_run_get(&ctx, id, &x, &m);
+	if (e == JPKI_OK && x.done)
+		e = jpki_notice_run_files(&ctx, id, &f, &n, &m);
 	if (e != JPKI_OK)
 		return reply_reg(r, e, &m);
-	return reply_json(r, 200, run_json(&x));
+	json_t *j = run_json(&x);
+	json_object_set_new(j, "files", x.done ? files_json(f, n, id) : json_array());
+	free(f);
+	return reply_json(r, 200, j);
+}
+
+/* One of a finished run's files, as an attachment: the letters for the
+ * printing contractor. Audited (notice.download). */
+enum MHD_Result h_notice_file(struct req *r, char **p)
+{
+	enum MHD_Result res;
+	char actor[48];
+	int64_t id;
+	int fd = -1;
+	struct jpki_reg_ctx ctx;
+	struct jpki_reg_msg m = {0};
+	struct jpki_notice_file f;
+	if (!run_id(r, p[0], &id, &res) || !op_ctx(r, &ctx, actor, &res))
+		return res;
+	jpki_err e = jpki_notice_open_file(&ctx, id, p[1], &fd, &f, &m);
+	if (e != JPKI_OK)
+		return reply_reg(r, e, &m);
+	struct MHD_Response *resp = response_from_fd(fd, (uint64_t)f.bytes);
+	if (resp == NULL)
+		return reply_internal(r, "cannot send the file");
+	char disp[128];
+	/* The run in the name: files of two runs land in one Downloads folder. */
+	snprintf(disp, sizeof disp, "attachment; filename=\"notice-run%" PRId64 "-%s\"",
+		 id, f.name);
+	MHD_add_response_header(resp, "Content-Disposition", disp);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return reply(r, 200, f.type, NULL, (size_t)f.bytes, &resp);
 }
 
 /* {"expiring":"YYYY-MM"?, "dry_run":bool?, "per_file":n?} */

@@ -244,15 +244,7 @@ static enum MHD_Result serve_file(struct req *r, const char *rel, bool nocache)
 		resp = response_new("", 0);
 		status = 304;
 	} else {
-		resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
-		if (resp) {
-			MHD_add_response_header(resp, "X-Content-Type-Options",
-						"nosniff");
-			MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-			MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-		} else {
-			close(fd);
-		}
+		resp = response_from_fd(fd, (uint64_t)st.st_size);
 	}
 	if (resp == NULL)
 		return MHD_NO;

@@ -45,6 +45,8 @@ const struct route routes[] = {
     {"GET", "/api/v1/notices/status", h_notice_status, S, "api_staff", true},
     {"POST", "/api/v1/notices/runs", h_notice_run, A, "api_admin", true},
     {"GET", "/api/v1/notices/runs/{id}", h_notice_run_get, S, "api_staff", true},
+    {"GET", "/api/v1/notices/runs/{id}/files/{file}", h_notice_file, A, "api_admin",
+     true},
     {"POST", "/api/v1/notices/suspend", h_notice_suspend, A, "api_admin", true},
     {"POST", "/api/v1/notices/resume", h_notice_resume, A, "api_admin", true},
     /* operations */

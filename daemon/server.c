@@ -30,6 +30,16 @@ struct MHD_Response *response_new(const void *data, size_t n)
 	return resp;
 }
 
+struct MHD_Response *response_from_fd(int fd, uint64_t size)
+{
+	struct MHD_Response *resp = MHD_create_response_from_fd(size, fd);
+	if (resp)
+		security_headers(resp);
+	else
+		close(fd);
+	return resp;
+}
+
 enum MHD_Result reply(struct req *r, unsigned status, const char *ctype,
 		      const void *data, size_t n, struct MHD_Response **keep)
 {
@@ -167,7 +177,7 @@ enum MHD_Result reply_reg(struct req *r, jpki_err e, const struct jpki_reg_msg *
 		break;
 	case JPKI_ERR_REFUSED:
 		status = 422;
-		if (strcmp(code, "in_progress") == 0 ||
+		if (strcmp(code, "in_progress") == 0 || strcmp(code, "running") == 0 ||
 		    strcmp(code, "card_busy") == 0 || strcmp(code, "changed") == 0)
 			status = 409;
 		break;

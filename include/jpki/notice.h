@@ -216,6 +216,33 @@ jpki_err jpki_notice_unfinished(const struct jpki_reg_ctx *ctx, int year, int mo
 jpki_err jpki_notice_run_get(const struct jpki_reg_ctx *ctx, int64_t id,
 			     struct jpki_notice_run_info *out, struct jpki_reg_msg *m);
 
+/* A file a finished run left in its directory, to hand to the printing
+ * contractor (jpkid serves them to administrators). */
+struct jpki_notice_file {
+	char name[64];	    /* "municipal-001.pdf", "jlis-001.pdf", "manifest.csv"... */
+	const char *series; /* "municipal", "jlis", "manifest", "summary" */
+	const char *type;   /* its media type */
+	size_t letters, pages; /* of a PDF; 0 for the manifest and the summary */
+	int64_t bytes;	       /* its size on disk; -1 when it is not there */
+};
+
+/* The files of run id: each letter file's PDFs (municipal-NNN.pdf, then
+ * its twin jlis-NNN.pdf), then manifest.csv and summary.json (*out
+ * malloc'd). JPKI_ERR_NOTFOUND for an unknown run; JPKI_ERR_REFUSED (code
+ * "running") while the run is unfinished: its files are not complete. */
+jpki_err jpki_notice_run_files(const struct jpki_reg_ctx *ctx, int64_t id,
+			       struct jpki_notice_file **out, size_t *n,
+			       struct jpki_reg_msg *m);
+
+/* Opens one of run id's files for reading (*fd is the caller's to close)
+ * and records who took it in the audit log ("notice.download": the letters
+ * carry residents' names, addresses and reservation IDs), in one
+ * transaction. JPKI_ERR_NOTFOUND when name is not one of the run's files or
+ * the file is no longer on disk (moved away after printing). */
+jpki_err jpki_notice_open_file(const struct jpki_reg_ctx *ctx, int64_t id,
+			       const char *name, int *fd, struct jpki_notice_file *out,
+			       struct jpki_reg_msg *m);
+
 /* The months a run on ctx->now's day may send (this month to the month
  * after next), each with what its runs did: NOT_SENT (no run), UNFINISHED
  * (a run stopped half-way) or DONE, and the sums over its runs. */

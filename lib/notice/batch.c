@@ -531,43 +531,187 @@ static void file_sha256(const char *path, char hex[65])
 		fclose(f);
 }
 
-static json_t *files_json(struct batch *b, size_t *nfiles)
+/* ---- the run's files ---- */
+
+static jpki_err file_push(struct jpki_notice_file **v, size_t *n, size_t *cap,
+			  const char *dir, const char *name, const char *series,
+			  const char *type, size_t letters, size_t pages)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 8;
+		struct jpki_notice_file *t = realloc(*v, c * sizeof **v);
+		if (t == NULL)
+			return JPKI_ERR_NOMEM;
+		*v = t;
+		*cap = c;
+	}
+	struct jpki_notice_file *f = &(*v)[(*n)++];
+	char path[4200];
+	struct stat sb;
+	snprintf(f->name, sizeof f->name, "%s", name);
+	f->series = series;
+	f->type = type;
+	f->letters = letters;
+	f->pages = pages;
+	f->bytes = join(path, sizeof path, dir, name) == 0 && lstat(path, &sb) == 0 &&
+			   S_ISREG(sb.st_mode)
+		       ? (int64_t)sb.st_size
+		       : -1;
+	return JPKI_OK;
+}
+
+/* The files of run in dir, finished or not: the PDFs of its printed
+ * letter files, then the manifest and the summary (which exist once the
+ * run is done). */
+static jpki_err list_files(const struct jpki_reg_ctx *ctx, int64_t run, const char *dir,
+			   struct jpki_notice_file **out, size_t *n,
+			   struct jpki_reg_msg *m)
 {
 	struct jpki_stmt *st = NULL;
 	bool row = false;
-	json_t *a = json_array();
-	jpki_err rc =
-	    jpkii_reg_query(b->ctx->store, &st, "i",
-			    "SELECT file, count(*), min(id), max(id) FROM notice "
-			    "WHERE run = $1 AND state = 'printed' GROUP BY file "
-			    "ORDER BY file",
-			    b->run);
-	while (a && rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK &&
-	       row) {
+	size_t cap = 0;
+	*out = NULL;
+	*n = 0;
+	jpki_err rc = jpkii_reg_query(ctx->store, &st, "i",
+				      "SELECT file, count(*) FROM notice "
+				      "WHERE run = $1 AND state = 'printed' "
+				      "GROUP BY file ORDER BY file",
+				      run);
+	while (rc == JPKI_OK && (rc = jpki_stmt_step(st, &row)) == JPKI_OK && row) {
 		const char *mun = jpki_stmt_text(st, 0);
-		int64_t letters = jpki_stmt_int64(st, 1);
-		for (int s = 0; s < 2; s++) {
-			char name[64], path[4200], hex[65];
-			/* municipal-NNN.pdf and its twin jlis-NNN.pdf */
-			snprintf(name, sizeof name, "%s%s", s ? "jlis" : "municipal",
-				 mun + strlen("municipal"));
-			if (join(path, sizeof path, b->dir, name) != 0)
-				continue;
-			file_sha256(path, hex);
-			json_array_append_new(
-			    a, json_pack("{s:s,s:s,s:I,s:I,s:s}", "name", name,
-					 "series", s ? "jlis" : "municipal", "letters",
-					 (json_int_t)letters, "pages",
-					 (json_int_t)(s ? letters : 2 * letters),
-					 "sha256", hex));
-			(*nfiles)++;
-		}
+		size_t letters = (size_t)jpki_stmt_int64(st, 1);
+		char name[64];
+		if (strncmp(mun, "municipal-", 10) != 0 || strlen(mun) > 40)
+			continue; /* not a name this batch writes */
+		/* municipal-NNN.pdf (two pages a letter) and its twin jlis-NNN.pdf */
+		rc = file_push(out, n, &cap, dir, mun, "municipal", "application/pdf",
+			       letters, 2 * letters);
+		snprintf(name, sizeof name, "jlis%s", mun + strlen("municipal"));
+		if (rc == JPKI_OK)
+			rc = file_push(out, n, &cap, dir, name, "jlis",
+				       "application/pdf", letters, letters);
 	}
 	jpki_stmt_finalize(st);
-	if (rc != JPKI_OK) {
-		json_decref(a);
-		return NULL;
+	if (rc == JPKI_OK)
+		rc = file_push(out, n, &cap, dir, "manifest.csv", "manifest",
+			       "text/csv; charset=utf-8; header=present", 0, 0);
+	if (rc == JPKI_OK)
+		rc = file_push(out, n, &cap, dir, "summary.json", "summary",
+			       "application/json", 0, 0);
+	if (rc == JPKI_OK)
+		return rc;
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return rc == JPKI_ERR_NOMEM ? jpkii_reg_fail(m, rc, "nomem", "out of memory",
+						     "メモリが足りません")
+				    : jpkii_reg_store_fail(ctx, m, rc);
+}
+
+jpki_err jpki_notice_run_files(const struct jpki_reg_ctx *ctx, int64_t id,
+			       struct jpki_notice_file **out, size_t *n,
+			       struct jpki_reg_msg *m)
+{
+	struct jpki_notice_run_info ri;
+	*out = NULL;
+	*n = 0;
+	jpki_err rc = jpki_notice_run_get(ctx, id, &ri, m);
+	if (rc != JPKI_OK)
+		return rc;
+	if (!ri.done)
+		return jpkii_reg_fail(m, JPKI_ERR_REFUSED, "running",
+				      "notice run %" PRId64 " is not finished: its "
+				      "files are not complete",
+				      "通知の作成処理%" PRId64 "は完了していません。"
+				      "ファイルはまだ揃っていません",
+				      id);
+	return list_files(ctx, id, ri.out_dir, out, n, m);
+}
+
+jpki_err jpki_notice_open_file(const struct jpki_reg_ctx *ctx, int64_t id,
+			       const char *name, int *fd, struct jpki_notice_file *out,
+			       struct jpki_reg_msg *m)
+{
+	struct jpki_notice_run_info ri;
+	struct jpki_notice_file *files = NULL;
+	size_t n = 0, k;
+	char path[4200], object[40], *details = NULL;
+	*fd = -1;
+	jpki_err rc = jpki_notice_run_get(ctx, id, &ri, m);
+	if (rc == JPKI_OK)
+		rc = jpki_notice_run_files(ctx, id, &files, &n, m);
+	if (rc != JPKI_OK)
+		return rc;
+	for (k = 0; k < n && strcmp(files[k].name, name) != 0; k++)
+		;
+	if (k < n)
+		*out = files[k];
+	free(files);
+	if (k == n)
+		return jpkii_reg_fail(m, JPKI_ERR_NOTFOUND, "no_file",
+				      "run %" PRId64 " has no file %.64s",
+				      "処理%" PRId64 "にファイル %.64s はありません",
+				      id, name);
+	struct stat sb;
+	int f = join(path, sizeof path, ri.out_dir, out->name) == 0
+		    ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+		    : -1;
+	if (f < 0 || fstat(f, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		if (f >= 0)
+			close(f);
+		return jpkii_reg_fail(m, JPKI_ERR_NOTFOUND, "file_gone",
+				      "run %" PRId64 ": %s is no longer in %s",
+				      "処理%" PRId64 "の %s は %s にもうありません", id,
+				      out->name, ri.out_dir);
 	}
+	out->bytes = (int64_t)sb.st_size;
+	snprintf(object, sizeof object, "notice-run:%" PRId64, id);
+	json_t *d =
+	    json_pack("{s:s,s:I}", "file", out->name, "bytes", (json_int_t)out->bytes);
+	details = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(d);
+	if (details == NULL)
+		rc = jpkii_reg_fail(m, JPKI_ERR_NOMEM, "nomem", "out of memory",
+				    "メモリが足りません");
+	else if ((rc = jpki_store_begin(ctx->store)) != JPKI_OK)
+		rc = jpkii_reg_store_fail(ctx, m, rc);
+	else if ((rc = jpkii_reg_audit(ctx, "notice.download", object, details, m)) !=
+		 JPKI_OK)
+		jpki_store_rollback(ctx->store);
+	else if ((rc = jpki_store_commit(ctx->store)) != JPKI_OK) {
+		rc = jpkii_reg_store_fail(ctx, m, rc);
+		jpki_store_rollback(ctx->store);
+	}
+	free(details);
+	if (rc != JPKI_OK) {
+		close(f);
+		return rc;
+	}
+	*fd = f;
+	return JPKI_OK;
+}
+
+/* summary.json's "files": the PDFs with their SHA-256. */
+static json_t *files_json(struct batch *b, size_t *nfiles)
+{
+	struct jpki_notice_file *f = NULL;
+	size_t n = 0;
+	if (list_files(b->ctx, b->run, b->dir, &f, &n, b->m) != JPKI_OK)
+		return NULL;
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++) {
+		char path[4200], hex[65];
+		if (strcmp(f[i].type, "application/pdf") != 0 ||
+		    join(path, sizeof path, b->dir, f[i].name) != 0)
+			continue;
+		file_sha256(path, hex);
+		json_array_append_new(
+		    a, json_pack("{s:s,s:s,s:I,s:I,s:s}", "name", f[i].name, "series",
+				 f[i].series, "letters", (json_int_t)f[i].letters,
+				 "pages", (json_int_t)f[i].pages, "sha256", hex));
+		(*nfiles)++;
+	}
+	free(f);
 	return a;
 }
 

@@ -532,6 +532,21 @@ async function adminPage(page, context, browser) {
   eq(await page.getByTestId('notice-progress').evaluate((p) => [p.value, p.max].join('/')), `${counted}/${counted}`, 'notices: the progress bar is full');
   await page.locator(`[data-testid=notice-month-row][data-month="${due}"][data-state=done]`).waitFor({ state: 'visible' });
   check(await section.getByTestId('notice-run-row').count() >= 1, 'notices: the run is listed');
+  // Its files for the printing contractor: listed, and a letter file downloads as a PDF.
+  const runRow = section.getByTestId('notice-run-row').first();
+  const runId = await runRow.getAttribute('data-run');
+  await runRow.getByTestId('notice-files-open').click();
+  await page.getByTestId('notice-file').first().waitFor({ state: 'visible' });
+  const fileNames = await page.$$eval('[data-testid=notice-file]', (ls) => ls.map((l) => l.dataset.name));
+  check(fileNames.includes('municipal-001.pdf') && fileNames.includes('jlis-001.pdf') && fileNames.at(-2) === 'manifest.csv' && fileNames.at(-1) === 'summary.json',
+    `notices: the run's files are listed: ${fileNames.join(', ')}`);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 30000 }),
+    page.locator('[data-testid=notice-file][data-name="municipal-001.pdf"] a').click(),
+  ]);
+  eq(download.suggestedFilename(), `notice-run${runId}-municipal-001.pdf`, 'notices: the download is named after the run');
+  const pdfHead = fs.readFileSync(await download.path()).subarray(0, 5).toString('latin1');
+  eq(pdfHead, '%PDF-', 'notices: the downloaded letter file is a PDF');
   await shot(page, 'admin-notices');
 
   // CRLs.

@@ -507,8 +507,10 @@ def invariants(method, target, resp):
     path = urllib.parse.unquote(target.split("?", 1)[0])
     bad = [h for h, v in (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                           ("Referrer-Policy", "no-referrer")) if resp.header(h) != v]
+    # A run's files download as what they are (PDF, CSV, JSON).
+    download = resp.status == 200 and re.fullmatch(r"/api/v1/notices/runs/\d+/files/[^/]+", path)
     if path.startswith("/api/v1/") and resp.status != 304:
-        if resp.header("Content-Type") != "application/json; charset=utf-8":
+        if not download and resp.header("Content-Type") != "application/json; charset=utf-8":
             bad.append(f"Content-Type {resp.header('Content-Type')}")
         want = "no-cache" if path == "/api/v1/openapi.json" and resp.status == 200 else "no-store"
         if resp.header("Cache-Control") != want:
@@ -1509,12 +1511,14 @@ def t_csrf_roles():
                     ("POST", "/api/v1/staff/{user}/disable"), ("POST", "/api/v1/crl/publish"),
                     ("POST", "/api/v1/ocsp/refresh"), ("GET", "/api/v1/notices/status"),
                     ("POST", "/api/v1/notices/runs"), ("GET", "/api/v1/notices/runs/{id}"),
+                    ("GET", "/api/v1/notices/runs/{id}/files/{file}"),
                     ("POST", "/api/v1/notices/suspend"), ("POST", "/api/v1/notices/resume")],
         "supervisor": [("GET", "/api/v1/staff"), ("POST", "/api/v1/staff"),
                        ("POST", "/api/v1/staff/{user}/disable"),
                        ("POST", "/api/v1/crl/publish"), ("POST", "/api/v1/ocsp/refresh"),
                        ("POST", "/api/v1/notices/runs"), ("POST", "/api/v1/notices/suspend"),
-                       ("POST", "/api/v1/notices/resume")],
+                       ("POST", "/api/v1/notices/resume"),
+                       ("GET", "/api/v1/notices/runs/{id}/files/{file}")],
     }
     rank = {"counter": 1, "supervisor": 2, "admin": 3}
     for who, sess in (("counter", cnt), ("supervisor", sup)):
@@ -1522,7 +1526,8 @@ def t_csrf_roles():
         eq(set(forbidden[who]), want, f"(the route table) what a {who} may not do")
         for m, pat in forbidden[who]:
             path = pat.replace("{id}", str(victim["id"])).replace(
-                "{serial}", victim["auth"]).replace("{user}", "sup1")
+                "{serial}", victim["auth"]).replace("{user}", "sup1").replace(
+                "{file}", "manifest.csv")
             body = bodies.get(pat)
             if m == "GET":
                 expect_error(f"{who}: GET {pat} forbidden", lambda: sess.get(path, ensure=False),
@@ -2149,6 +2154,7 @@ def t_notices():
     eq(sorted(int(x["notice_id"]) for x in rows),
        [x for (x,) in sql("SELECT id FROM notice WHERE run = ? ORDER BY id", run)],
        "manifest = the run's notices")
+    notice_files(adm, sup, run, j, out)
     st = sup.get("/api/v1/notices/status").json
     eq([m["state"] for m in st["months"] if m["expiring"] == due_s], ["done"],
        "status: the due month is done")
@@ -2164,6 +2170,104 @@ def t_notices():
     eq((cur.get("state"), cur.get("total")), ("done", 0), "a second run sends nothing new")
     eq(sql1("SELECT count(*) - count(DISTINCT resident) FROM notice"), 0,
        "no resident has two notices")
+    # An unfinished run (crashed after its claim) has no files to hand out yet.
+    this = today_jst().strftime("%Y-%m")
+    part = os.path.join(WORK, "notices-crashed")
+    os.makedirs(part)
+    p = subprocess.run([JPKI, "--store", DB, "notice", "run", "--expiring", this, "--out",
+                        part], capture_output=True, text=True, timeout=120,
+                       env=dict(ENV, JPKI_FAILPOINT="notice.after-claim"))
+    crashed = sql1("SELECT id FROM notice_run WHERE state = 'running'")
+    check(p.returncode < 0 and crashed, "(setup) a run crashed after its claim",
+          (p.returncode, p.stderr[-300:]))
+    if crashed:
+        j = sup.get(f"/api/v1/notices/runs/{crashed}").json
+        eq((j.get("state"), j.get("files")), ("running", []),
+           "an unfinished run lists no files")
+        expect_error("download from an unfinished run",
+                     lambda: adm.get(f"/api/v1/notices/runs/{crashed}/files/manifest.csv",
+                                     ensure=False), 409, "running", session=adm)
+        rc, c = cli_json("--store", DB, "notice", "run", "--expiring", this, "--out", part)
+        eq((rc, (c or {}).get("run")), (0, crashed), "(cleanup) the rerun finishes it")
+
+
+def notice_files(adm, sup, run, j, out):
+    """A finished run's files: listed on the run, downloaded by an
+    administrator byte for byte as the batch wrote them, each download
+    audited; names outside the list, files moved away, other roles refused."""
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    files = j.get("files") or []
+    pdfs = [(x["name"], x["series"], x["letters"], x["pages"]) for x in summary["files"]]
+    eq([(x.get("name"), x.get("series"), x.get("letters"), x.get("pages")) for x in files],
+       pdfs + [("manifest.csv", "manifest", 0, 0), ("summary.json", "summary", 0, 0)],
+       "the run's files = summary.json's PDFs, then the manifest and the summary")
+    eq(sorted(x["name"] for x in files),
+       sorted(n for n in os.listdir(out) if not n.startswith(".")),
+       "the run's files = what is in its directory")
+    eq([x.get("bytes") for x in files],
+       [os.path.getsize(os.path.join(out, x["name"])) for x in files], "sizes = on disk")
+    check(len(pdfs) >= 2 and sum(x[2] for x in pdfs if x[1] == "municipal") == j["printed"],
+          "(data) letter files cover every printed notice", pdfs)
+    before = sql1("SELECT count(*) FROM audit_log WHERE action = 'notice.download'")
+    want_type = {"municipal": "application/pdf", "jlis": "application/pdf",
+                 "manifest": "text/csv; charset=utf-8; header=present",
+                 "summary": "application/json"}
+    sha = {x["name"]: x["sha256"] for x in summary["files"]}
+    for x in files:
+        r = adm.get(x["url"])
+        with open(os.path.join(out, x["name"]), "rb") as f:
+            disk = f.read()
+        eq((r.status, r.header("Content-Type"), r.header("Cache-Control"),
+            r.header("Content-Disposition")),
+           (200, want_type[x["series"]], "no-store",
+            f'attachment; filename="notice-run{run}-{x["name"]}"'),
+           f"download {x['name']}: type, no-store, attachment")
+        eq(r.body == disk, True, f"download {x['name']}: the bytes on disk")
+        if x["name"] in sha:
+            eq((r.body[:5], hashlib.sha256(r.body).hexdigest()), (b"%PDF-", sha[x["name"]]),
+               f"download {x['name']}: a PDF, summary.json's SHA-256")
+    rows = sql("SELECT actor, object, details FROM audit_log WHERE action = "
+               "'notice.download' ORDER BY seq")[before:]
+    eq([(a, o, json.loads(d)) for a, o, d in rows],
+       [("staff:admin1", f"notice-run:{run}",
+         {"file": x["name"], "bytes": x["bytes"]}) for x in files],
+       "each download is one audit row: who, the run, the file and its size")
+    base = f"/api/v1/notices/runs/{run}/files/"
+    for name, what in (("nope.pdf", "a name not in the list"),
+                       ("municipal-001.pdf.tmp", "a temporary name"),
+                       ("municipal-999.pdf", "a letter file the run does not have"),
+                       ("..%2F..%2Fstore.sqlite", "an encoded path out of the directory"),
+                       ("%2Fetc%2Fpasswd", "an absolute path")):
+        r = adm.get(base + name, ensure=True)
+        check(r.status == 404 and r.json.get("error") in ("no_file", "not_found"),
+              f"download {what}: 404", r)
+    expect_error("download from an unknown run",
+                 lambda: adm.get("/api/v1/notices/runs/999999/files/manifest.csv",
+                                 ensure=False), 404, "no_run", session=adm)
+    expect_error("download from a run id that is not a number",
+                 lambda: adm.get("/api/v1/notices/runs/1x/files/manifest.csv",
+                                 ensure=False), 400, "bad_input", session=adm)
+    eq(sql1("SELECT count(*) FROM audit_log WHERE action = 'notice.download'") - before,
+       len(files), "refused downloads are not audited")
+    # Moved away after printing: listed without a size, a clear 404.
+    moved = os.path.join(WORK, "moved.pdf")
+    os.rename(os.path.join(out, pdfs[0][0]), moved)
+    try:
+        j2 = sup.get(f"/api/v1/notices/runs/{run}").json
+        eq([x.get("bytes") for x in j2.get("files", []) if x["name"] == pdfs[0][0]], [None],
+           "a file moved away: bytes null")
+        expect_error("download a file moved away",
+                     lambda: adm.get(base + pdfs[0][0], ensure=False), 404, "file_gone",
+                     session=adm)
+        # A symlink in its place is not followed.
+        os.symlink(os.path.join(out, "summary.json"), os.path.join(out, pdfs[0][0]))
+        expect_error("download a symlink in place of a letter file",
+                     lambda: adm.get(base + pdfs[0][0], ensure=False), 404, "file_gone",
+                     session=adm)
+        os.unlink(os.path.join(out, pdfs[0][0]))
+    finally:
+        os.rename(moved, os.path.join(out, pdfs[0][0]))
 
 
 def wait_notice(sess, limit=120):

@@ -27,6 +27,8 @@
       clear($('#crl-result'));
       clear($('#notice-months'));
       clear($('#notice-runs'));
+      clear($('#notice-files'));
+      $('#notice-files-box').hidden = true;
       stopPolling();
       $('#ocsp-result').textContent = '';
       $('#staff-result').textContent = '';
@@ -225,8 +227,9 @@
     st.months.forEach((m) => sel.appendChild(h('option', { value: m.expiring }, monthJa(m.expiring) + (m.due ? '（既定）' : ''))));
     sel.value = keep && st.months.some((m) => m.expiring === keep) ? keep : st.due;
 
+    const admin = session && JPKI.roleAtLeast(session.role, 'admin');
     const r = clear($('#notice-runs'));
-    r.appendChild(h('thead', {}, h('tr', {}, ['番号', '対象月', '作成日', '状態', '件数', '印刷済み', '取消', '実行者'].map((x) => h('th', { scope: 'col' }, x)))));
+    r.appendChild(h('thead', {}, h('tr', {}, ['番号', '対象月', '作成日', '状態', '件数', '印刷済み', '取消', '実行者', ...(admin ? ['ファイル'] : [])].map((x) => h('th', { scope: 'col' }, x)))));
     r.appendChild(h('tbody', {}, st.runs.slice(0, 12).map((x) => h('tr', { dataset: { testid: 'notice-run-row', run: String(x.id) } },
       h('td', { class: 'num' }, String(x.id)),
       h('td', {}, monthJa(x.expiring)),
@@ -235,8 +238,33 @@
       h('td', { class: 'num' }, String(x.notices)),
       h('td', { class: 'num' }, String(x.printed)),
       h('td', { class: 'num' }, String(x.cancelled)),
-      h('td', {}, x.actor)))));
+      h('td', {}, x.actor),
+      ...(admin ? [h('td', {}, x.state === 'done'
+        ? h('button', { type: 'button', class: 'btn btn-small', dataset: { testid: 'notice-files-open' }, onclick: (ev) => JPKI.busy(ev.currentTarget, () => showFiles(x.id)) }, '表示')
+        : '—')] : [])))));
     showCurrent(st.current);
+  }
+
+  const FILE_SERIES = { municipal: 'お知らせ（予約ID・照会書兼回答書）', jlis: '有効期限通知書', manifest: '発送一覧（CSV）', summary: '処理の概要（JSON）' };
+
+  function size(n) {
+    if (n == null) return '見つかりません（移動または削除されています）';
+    if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
+    return `${Math.max(1, Math.round(n / 1024))} KB`;
+  }
+
+  // A finished run's files: one download link each (the server audits it).
+  async function showFiles(id) {
+    const run = await api('GET', `/api/v1/notices/runs/${id}`);
+    $('#notice-files-title').textContent = `印刷用ファイル（処理${run.id}・${monthJa(run.expiring)}分）`;
+    const list = clear($('#notice-files'));
+    run.files.forEach((f) => {
+      const what = `${FILE_SERIES[f.series] || f.series}${f.letters ? `・${f.letters}通・${f.pages}頁` : ''}・${size(f.bytes)}`;
+      list.appendChild(h('li', { dataset: { testid: 'notice-file', name: f.name } },
+        f.bytes == null ? h('span', {}, f.name) : h('a', { href: f.url, download: `notice-run${run.id}-${f.name}` }, f.name),
+        h('span', { class: 'help' }, `（${what}）`)));
+    });
+    $('#notice-files-box').hidden = false;
   }
 
   // The run this jpkid started: a progress bar while it runs, then the result.
