@@ -324,8 +324,10 @@ jpki_err jpki_reg_demo_seed(const struct jpki_reg_ctx *ctx,
 /* ---- test hook ----
  * When the environment variable JPKI_FAILPOINT names a step
  * ("renew.after-keygen"), the process kills itself with SIGKILL there:
- * how the tests crash an operation at each step. The names are listed in
- * docs/internals/registry.md. */
+ * how the tests crash an operation at each step. With ":stop" after the
+ * name ("notice.between-files:stop") it stops itself (SIGSTOP) there
+ * instead, so a test can act at that exact point and then SIGCONT it. The
+ * names are listed in docs/internals/registry.md and notice.md. */
 void jpki_reg_failpoint(const char *name);
 
 #ifdef __cplusplus

@@ -945,8 +945,10 @@ static jpki_err print_run(struct batch *b)
 		if (rc == JPKI_OK && b->done == before)
 			b->done =
 			    (size_t)(hi < (int64_t)b->total ? hi : (int64_t)b->total);
-		if (rc == JPKI_OK)
+		if (rc == JPKI_OK) {
+			jpki_reg_failpoint("notice.between-files");
 			rc = checkpoint(b);
+		}
 		progress(b);
 	}
 	if (rc == JPKI_OK) {

@@ -38,8 +38,13 @@
 void jpki_reg_failpoint(const char *name)
 {
 	const char *want = getenv("JPKI_FAILPOINT");
-	if (want != NULL && strcmp(want, name) == 0)
+	size_t n = strlen(name);
+	if (want == NULL || strncmp(want, name, n) != 0)
+		return;
+	if (want[n] == '\0')
 		(void)kill(getpid(), SIGKILL);
+	else if (strcmp(want + n, ":stop") == 0)
+		(void)kill(getpid(), SIGSTOP);
 }
 
 /* ---- plans: what an intent will do, stored as its details ---- */

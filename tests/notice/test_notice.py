@@ -20,7 +20,10 @@ Scenarios (each in a store of its own; --jobs, default 2, run at a time):
                files and page counts, no *.tmp; two runs started at once
   suspend      suspend/resume and their refusals, status (text and --json), a
                refused run stores and writes nothing, a crashed run meets a
-               suspension, the month caught up with --expiring
+               suspension, the month caught up with --expiring; a suspension
+               arriving between two files of a run (JPKI_FAILPOINT
+               notice.between-files:stop): the run ends at that file, resume
+               finishes it without drawing the file again
   letters      the PDFs: render, fonts embedded, per page the name, the
                renewal window in 和暦, the reservation ID, 照会書兼回答書 on the
                back, the J-LIS page's expiry and application ID, the QR code
@@ -61,6 +64,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -1096,6 +1100,8 @@ def sc_idempotent(sc):
 def sc_suspend(sc):
     people = [sc.person(f"jan-{d:02d}", f"19{80 + i}-01-{d:02d}").issue()
               for i, d in enumerate((6, 16, 26))]
+    feb = [sc.person(f"feb-{d:02d}", f"19{80 + i}-02-{d:02d}").issue()
+           for i, d in enumerate((5, 15, 25))]
     reason = "システム更新のため発送を停止（2020年の例）"
     now = at("2026-11-10")
     r = sc.jpki("notice", "suspend", "--reason", reason, now=now)
@@ -1170,6 +1176,73 @@ def sc_suspend(sc):
     m, r2 = status_month(sc, now, "2027-01")
     sc.check(m is not None and m.get("state") == "done", "notice status: 2027-01 done",
              m or r2)
+
+    # A suspension arriving between two files of a run in progress: the run
+    # (--per-file 1) stops itself after its first file (JPKI_FAILPOINT
+    # ...:stop), is suspended from another process, continues, and ends at
+    # that file, refused; after resume the same command finishes it.
+    now = at("2026-12-15")
+    exp, _ = plan(sc.people, 2027, 2, jst_day(now), set())
+    sc.require(sorted(exp) == sorted(p.id for p in feb), "(model) 2027-02: the three feb-*")
+    out = sc.st.dir / "feb"
+    out.mkdir()
+    args = ("--out", "feb", "--per-file", "1")
+    p, cmd = sc.st.popen("notice", "run", "--office", OFFICE, *args, now=now,
+                         env={"JPKI_FAILPOINT": "notice.between-files:stop"})
+    sc.require(wait_stopped(p), "the run stopped itself between its first and second file")
+    first = out / "municipal-001.pdf"
+    sc.check(first.exists() and not (out / "municipal-002.pdf").exists(),
+             "... with municipal-001.pdf written and no second file", tree(out))
+    sum1 = sha256(first) if first.exists() else None
+    sc.ok("notice suspend (a run in progress)", "notice", "suspend", now=now)
+    os.kill(p.pid, signal.SIGCONT)
+    again = wait_stopped(p)
+    sc.check(not again, "the run did not go on to a second file boundary")
+    if again:
+        p.kill()
+    stdout, stderr = p.communicate(timeout=300)
+    r = sc.st.note(Run(cmd, p.returncode, stdout, stderr))
+    sc.check(r.rc == 1 and "suspended during run" in r.err.strip().splitlines()[-1]
+             and "1 of 3 letters drawn" in r.err,
+             "the run ends at the file boundary: exit 1, its last line says it was "
+             "suspended during the run, 1 of 3 letters drawn", r)
+    ns = sorted(sc.notices("expiring = '2027-02'"), key=lambda n: n["seq"])
+    sc.check([n["state"] for n in ns] == ["printed", "selected", "selected"],
+             "the first file's notice is printed, the other two still selected",
+             [(n["seq"], n["state"]) for n in ns])
+    sc.check(sorted(x.name for x in out.iterdir()) == ["jlis-001.pdf", "municipal-001.pdf"],
+             "nothing after the first file was written (no manifest, no *.tmp)", tree(out))
+    m, r2 = status_month(sc, now, "2027-02")
+    sc.check(m is not None and m.get("state") == "unfinished",
+             "notice status: 2027-02 unfinished", m or r2)
+    sc.ok("notice resume", "notice", "resume", now=now)
+    r = notice_run(sc, now, *args, "--json")
+    sc.require(r.rc == 0, "after resume the same command finishes the run", r)
+    j = r.json()
+    sc.check(j.get("resumed") is True and j.get("printed") == 3,
+             "... resuming it (resumed, 3 printed)", j)
+    check_finished_run(sc, "the run suspended between files", j.get("run") or 0, out,
+                       list(exp), 1)
+    sc.check(sha256(first) == sum1, "municipal-001.pdf was not drawn again")
+    ns2 = sorted(sc.notices("expiring = '2027-02'"), key=lambda n: n["seq"])
+    sc.check([(n["id"], n["reservation_id"]) for n in ns2]
+             == [(n["id"], n["reservation_id"]) for n in ns],
+             "the same notices and reservation IDs as before the suspension")
+
+
+def wait_stopped(p, limit=300):
+    """True once process p has stopped itself (SIGSTOP), False when it
+    exited first."""
+    t0 = time.monotonic()
+    while p.poll() is None and time.monotonic() - t0 < limit:
+        try:
+            with open(f"/proc/{p.pid}/stat", encoding="ascii") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                    return True
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.01)
+    return False
 
 
 # ---------------------------------------------------------------- letters
