@@ -608,6 +608,16 @@ static jpki_err list_files(const struct jpki_reg_ctx *ctx, int64_t run, const ch
 				    : jpkii_reg_store_fail(ctx, m, rc);
 }
 
+static jpki_err not_done(int64_t id, struct jpki_reg_msg *m)
+{
+	return jpkii_reg_fail(m, JPKI_ERR_REFUSED, "running",
+			      "notice run %" PRId64 " is not finished: its files "
+			      "are not complete",
+			      "通知の作成処理%" PRId64 "は完了していません。"
+			      "ファイルはまだ揃っていません",
+			      id);
+}
+
 jpki_err jpki_notice_run_files(const struct jpki_reg_ctx *ctx, int64_t id,
 			       struct jpki_notice_file **out, size_t *n,
 			       struct jpki_reg_msg *m)
@@ -619,12 +629,7 @@ jpki_err jpki_notice_run_files(const struct jpki_reg_ctx *ctx, int64_t id,
 	if (rc != JPKI_OK)
 		return rc;
 	if (!ri.done)
-		return jpkii_reg_fail(m, JPKI_ERR_REFUSED, "running",
-				      "notice run %" PRId64 " is not finished: its "
-				      "files are not complete",
-				      "通知の作成処理%" PRId64 "は完了していません。"
-				      "ファイルはまだ揃っていません",
-				      id);
+		return not_done(id, m);
 	return list_files(ctx, id, ri.out_dir, out, n, m);
 }
 
@@ -638,8 +643,10 @@ jpki_err jpki_notice_open_file(const struct jpki_reg_ctx *ctx, int64_t id,
 	char path[4200], object[40], *details = NULL;
 	*fd = -1;
 	jpki_err rc = jpki_notice_run_get(ctx, id, &ri, m);
+	if (rc == JPKI_OK && !ri.done)
+		rc = not_done(id, m);
 	if (rc == JPKI_OK)
-		rc = jpki_notice_run_files(ctx, id, &files, &n, m);
+		rc = list_files(ctx, id, ri.out_dir, &files, &n, m);
 	if (rc != JPKI_OK)
 		return rc;
 	for (k = 0; k < n && strcmp(files[k].name, name) != 0; k++)
