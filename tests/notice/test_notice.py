@@ -1202,9 +1202,10 @@ def sc_suspend(sc):
         p.kill()
     stdout, stderr = p.communicate(timeout=300)
     r = sc.st.note(Run(cmd, p.returncode, stdout, stderr))
-    sc.check(r.rc == 1 and "suspended during run" in r.err.strip().splitlines()[-1]
-             and "1 of 3 letters drawn" in r.err,
-             "the run ends at the file boundary: exit 1, its last line says it was "
+    errs = [x for x in r.lines() if x.startswith("jpki notice run:")]
+    sc.check(r.rc == 1 and len(errs) == 1 and "suspended during run" in errs[0]
+             and "1 of 3 letters drawn" in errs[0],
+             "the run ends at the file boundary: exit 1, one error line saying it was "
              "suspended during the run, 1 of 3 letters drawn", r)
     ns = sorted(sc.notices("expiring = '2027-02'"), key=lambda n: n["seq"])
     sc.check([n["state"] for n in ns] == ["printed", "selected", "selected"],
