@@ -299,14 +299,7 @@ static jpki_err commit_file(struct batch *b, size_t k, const struct row *v, size
 	snprintf(details, sizeof details,
 		 "{\"cancelled\":%zu,\"file\":\"%s\",\"letters\":%zu}", n - printed,
 		 name, printed);
-	if ((rc = jpkii_reg_audit(b->ctx, "notice.print", object, details, b->m)) ==
-	    JPKI_OK) {
-		if ((rc = jpki_store_commit(b->ctx->store)) != JPKI_OK)
-			rc = jpkii_reg_store_fail(b->ctx, b->m, rc);
-	}
-	if (rc != JPKI_OK)
-		jpki_store_rollback(b->ctx->store);
-	return rc;
+	return jpkii_reg_audit_commit(b->ctx, "notice.print", object, details, b->m);
 }
 
 static jpki_err draw(struct batch *b, struct jpkii_letters *mun,
@@ -537,14 +530,8 @@ static jpki_err file_push(struct jpki_notice_file **v, size_t *n, size_t *cap,
 			  const char *dir, const char *name, const char *series,
 			  const char *type, size_t letters, size_t pages)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 8;
-		struct jpki_notice_file *t = realloc(*v, c * sizeof **v);
-		if (t == NULL)
-			return JPKI_ERR_NOMEM;
-		*v = t;
-		*cap = c;
-	}
+	if (!jpkii_reg_grow(v, cap, *n, sizeof **v))
+		return JPKI_ERR_NOMEM;
 	struct jpki_notice_file *f = &(*v)[(*n)++];
 	char path[4200];
 	struct stat sb;
@@ -682,13 +669,8 @@ jpki_err jpki_notice_open_file(const struct jpki_reg_ctx *ctx, int64_t id,
 				    "メモリが足りません");
 	else if ((rc = jpki_store_begin(ctx->store)) != JPKI_OK)
 		rc = jpkii_reg_store_fail(ctx, m, rc);
-	else if ((rc = jpkii_reg_audit(ctx, "notice.download", object, details, m)) !=
-		 JPKI_OK)
-		jpki_store_rollback(ctx->store);
-	else if ((rc = jpki_store_commit(ctx->store)) != JPKI_OK) {
-		rc = jpkii_reg_store_fail(ctx, m, rc);
-		jpki_store_rollback(ctx->store);
-	}
+	else
+		rc = jpkii_reg_audit_commit(ctx, "notice.download", object, details, m);
 	free(details);
 	if (rc != JPKI_OK) {
 		close(f);
@@ -816,16 +798,12 @@ static jpki_err finish_run(struct batch *b)
 	char details[128];
 	snprintf(details, sizeof details, "{\"cancelled\":%zu,\"printed\":%zu}",
 		 ri.cancelled, by_kind[0] + by_kind[1]);
-	if (rc != JPKI_OK)
+	if (rc != JPKI_OK) {
 		rc = jpkii_reg_store_fail(b->ctx, b->m, rc);
-	else if ((rc = jpkii_reg_audit(b->ctx, "notice.done", object, details, b->m)) ==
-		 JPKI_OK) {
-		if ((rc = jpki_store_commit(b->ctx->store)) != JPKI_OK)
-			rc = jpkii_reg_store_fail(b->ctx, b->m, rc);
-	}
-	if (rc != JPKI_OK)
 		jpki_store_rollback(b->ctx->store);
-	return rc;
+		return rc;
+	}
+	return jpkii_reg_audit_commit(b->ctx, "notice.done", object, details, b->m);
 }
 
 /* ---- the run ---- */

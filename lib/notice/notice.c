@@ -428,12 +428,8 @@ jpki_err jpkii_notice_claim(const struct jpki_reg_ctx *ctx, int year, int month,
 		return jpkii_reg_fail(m, JPKI_ERR_NOMEM, "nomem", "out of memory",
 				      "メモリが足りません");
 	}
-	rc = jpkii_reg_audit(ctx, "notice.run", object, details, m);
+	rc = jpkii_reg_audit_commit(ctx, "notice.run", object, details, m);
 	free(details);
-	if (rc == JPKI_OK && (rc = jpki_store_commit(ctx->store)) != JPKI_OK)
-		rc = jpkii_reg_store_fail(ctx, m, rc);
-	if (rc != JPKI_OK)
-		jpki_store_rollback(ctx->store);
 	return rc;
 }
 
@@ -775,11 +771,8 @@ static jpki_err set_suspension(const struct jpki_reg_ctx *ctx, bool suspend,
 		rc = jpkii_reg_store_fail(ctx, m, rc);
 		goto out;
 	}
-	if ((rc = jpkii_reg_audit(ctx, suspend ? "notice.suspend" : "notice.resume",
-				  "notices", details, m)) != JPKI_OK)
-		goto out;
-	if ((rc = jpki_store_commit(ctx->store)) != JPKI_OK)
-		rc = jpkii_reg_store_fail(ctx, m, rc);
+	rc = jpkii_reg_audit_commit(ctx, suspend ? "notice.suspend" : "notice.resume",
+				    "notices", details, m);
 out:
 	if (rc != JPKI_OK)
 		jpki_store_rollback(ctx->store);

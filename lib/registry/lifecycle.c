@@ -875,12 +875,9 @@ jpki_err jpki_reg_card_end(const struct jpki_reg_ctx *ctx, int64_t resident,
 		jpkii_reg_store_fail(ctx, m, rc);
 		goto out;
 	}
-	if ((rc = jpkii_reg_audit(ctx,
-				  state == JPKI_CARD_LOST ? "card.lost" : "card.return",
-				  object, details, m)))
-		goto out;
-	if ((rc = jpki_store_commit(ctx->store)))
-		jpkii_reg_store_fail(ctx, m, rc);
+	rc = jpkii_reg_audit_commit(
+	    ctx, state == JPKI_CARD_LOST ? "card.lost" : "card.return", object, details,
+	    m);
 out:
 	if (rc != JPKI_OK)
 		r->n_revoked = 0;
@@ -1216,10 +1213,7 @@ jpki_err jpki_reg_revoke(const struct jpki_reg_ctx *ctx, const char *serial_hex,
 		jpkii_reg_store_fail(ctx, m, rc);
 		goto out;
 	}
-	if ((rc = jpkii_reg_audit(ctx, "cert.revoke", object, details, m)))
-		goto out;
-	if ((rc = jpki_store_commit(ctx->store)))
-		jpkii_reg_store_fail(ctx, m, rc);
+	rc = jpkii_reg_audit_commit(ctx, "cert.revoke", object, details, m);
 out:
 	if (rc != JPKI_OK)
 		r->n_revoked = 0;

@@ -43,6 +43,13 @@ jpki_err jpkii_reg_audit(const struct jpki_reg_ctx *ctx, const char *action,
 			 const char *object, const char *details_json,
 			 struct jpki_reg_msg *m);
 
+/* Appends the audit row and commits: how every operation ends. On any
+ * failure the transaction is rolled back and m says why (a failed commit
+ * as a store failure). */
+jpki_err jpkii_reg_audit_commit(const struct jpki_reg_ctx *ctx, const char *action,
+				const char *object, const char *details_json,
+				struct jpki_reg_msg *m);
+
 /* Records a resident event. */
 jpki_err jpkii_reg_event(const struct jpki_reg_ctx *ctx, int64_t resident,
 			 const char *kind, jpki_day on, const char *details_json);

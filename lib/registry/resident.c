@@ -142,6 +142,18 @@ jpki_err jpkii_reg_audit(const struct jpki_reg_ctx *ctx, const char *action,
 	return rc == JPKI_OK ? rc : jpkii_reg_eb_fail(m, rc, "store", &eb);
 }
 
+jpki_err jpkii_reg_audit_commit(const struct jpki_reg_ctx *ctx, const char *action,
+				const char *object, const char *details_json,
+				struct jpki_reg_msg *m)
+{
+	jpki_err rc = jpkii_reg_audit(ctx, action, object, details_json, m);
+	if (rc == JPKI_OK && (rc = jpki_store_commit(ctx->store)) != JPKI_OK)
+		rc = jpkii_reg_store_fail(ctx, m, rc);
+	if (rc != JPKI_OK)
+		jpki_store_rollback(ctx->store);
+	return rc;
+}
+
 jpki_err jpkii_reg_event(const struct jpki_reg_ctx *ctx, int64_t resident,
 			 const char *kind, jpki_day on, const char *details_json)
 {
@@ -435,10 +447,7 @@ jpki_err jpki_reg_resident_add(const struct jpki_reg_ctx *ctx,
 		jpkii_reg_store_fail(ctx, m, rc);
 		goto out;
 	}
-	if ((rc = jpkii_reg_audit(ctx, "resident.add", object, details, m)))
-		goto out;
-	if ((rc = jpki_store_commit(ctx->store)))
-		jpkii_reg_store_fail(ctx, m, rc);
+	rc = jpkii_reg_audit_commit(ctx, "resident.add", object, details, m);
 out:
 	jpki_stmt_finalize(st);
 	jpki_store_rollback(ctx->store);

@@ -560,12 +560,9 @@ jpki_err jpki_reg_demo_seed(const struct jpki_reg_ctx *ctx,
 		snprintf(details, sizeof details,
 			 "{\"from\":%zu,\"residents\":%zu,\"seed\":%" PRIu64 "}", done,
 			 n, o->seed);
-		if ((rc = jpkii_reg_audit(ctx, "demo.seed", "registry", details, m)))
+		if ((rc = jpkii_reg_audit_commit(ctx, "demo.seed", "registry", details,
+						 m)))
 			goto out;
-		if ((rc = jpki_store_commit(ctx->store))) {
-			jpkii_reg_store_fail(ctx, m, rc);
-			goto out;
-		}
 		for (size_t i = 0; i < ncards; i++) {
 			struct jpki_errbuf eb = {{0}};
 			rc = jpki_card_save_as(cards[i], paths[i], false, &eb);
