@@ -2,7 +2,6 @@
  * They are read with read(2) or into buffers that are wiped after use, and
  * never appear on the command line or in a message. */
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,9 +10,9 @@
 
 #include "cli.h"
 #include "jpki/card.h"
+#include "jpki/pki.h"
+#include "jpki/registry.h"
 #include "banned.h"
-
-#define PASSPHRASE_MAX 1024
 
 /* Reads the first line of fd 0 into buf with read(2), so no copy stays in a
  * stdio buffer. Returns the length, or -1 on a read error. */
@@ -45,26 +44,11 @@ ssize_t cli_read_line(char *buf, size_t cap, int *too_long)
  * *out is malloc'd (wipe with cli_free_secret) or NULL when none is given. */
 int cli_read_passphrase(const struct cmd_ctx *c, const char *file, char **out)
 {
-	*out = NULL;
-	if (file == NULL) {
-		const char *env = getenv("JPKI_CA_PASSPHRASE");
-		if (env && env[0] && (*out = strdup(env)) == NULL)
-			return fail(c, EXIT_INTERNAL, "out of memory");
-		return -1;
-	}
-	char *buf = NULL;
-	size_t len;
-	int rc = read_file(c, file, PASSPHRASE_MAX, &buf, &len);
-	if (rc >= 0)
-		return rc;
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0') {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-		return fail(c, EXIT_USAGE,
-			    "--passphrase-file: the first line is empty");
-	}
-	*out = buf;
+	struct jpki_errbuf eb = {{0}};
+	jpki_err e = jpki_passphrase_read(file, out, &eb);
+	if (e != JPKI_OK)
+		return fail(c, exit_for(e), "%s%s", file ? "--passphrase-file " : "",
+			    eb.msg);
 	return -1;
 }
 
@@ -73,21 +57,6 @@ void cli_free_secret(char *s)
 	if (s) {
 		OPENSSL_cleanse(s, strlen(s));
 		free(s);
-	}
-}
-
-/* jansson copies every string it parses; these make sure the copies of a
- * PIN file are wiped when jansson frees them. */
-static void *wipe_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void wipe_free(void *p)
-{
-	if (p) {
-		explicit_bzero(p, malloc_usable_size(p));
-		free(p);
 	}
 }
 
@@ -100,7 +69,7 @@ int cli_read_pins(const struct cmd_ctx *c, const char *file, struct cli_pins *ou
 	*out = (struct cli_pins){0};
 	if ((rc = read_file(c, file, 4096, &buf, &len)) >= 0)
 		return rc;
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	jpki_json_wipe_on_free();
 	json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	OPENSSL_cleanse(buf, len);
 	free(buf);

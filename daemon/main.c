@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <ini.h>
 #include <limits.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
@@ -241,48 +240,6 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
-static char *read_passphrase(const char *file, int *rc)
-{
-	*rc = 0;
-	if (file == NULL) {
-		const char *env = getenv("JPKI_CA_PASSPHRASE");
-		return env && env[0] ? strdup(env) : NULL;
-	}
-	FILE *f = fopen(file, "re");
-	if (f == NULL) {
-		fprintf(stderr, "jpkid: --passphrase-file %s: %s\n", file,
-			strerror(errno));
-		*rc = 2;
-		return NULL;
-	}
-	char buf[1024];
-	char *line = fgets(buf, sizeof buf, f);
-	fclose(f);
-	if (line == NULL || (buf[strcspn(buf, "\r\n")] = 0, buf[0] == 0)) {
-		OPENSSL_cleanse(buf, sizeof buf);
-		fprintf(stderr, "jpkid: --passphrase-file: the first line is empty\n");
-		*rc = 2;
-		return NULL;
-	}
-	char *p = strdup(buf);
-	OPENSSL_cleanse(buf, sizeof buf);
-	return p;
-}
-
-/* jansson's copies of bodies hold PINs and passwords: wipe on free. */
-static void *wipe_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void wipe_free(void *p)
-{
-	if (p) {
-		explicit_bzero(p, malloc_usable_size(p));
-		free(p);
-	}
-}
-
 static int load_office(void)
 {
 	FILE *f = fopen(cfg.office_file, "re");
@@ -447,10 +404,10 @@ static int configure(int argc, char **argv, bool *routes_only)
 			snprintf(cfg.keys_dir, sizeof cfg.keys_dir, "%s.keys",
 				 store_file());
 	}
-	int rc;
-	cfg.passphrase = read_passphrase(pass_file, &rc);
-	if (rc)
-		return rc;
+	struct jpki_errbuf peb = {{0}};
+	jpki_err pe = jpki_passphrase_read(pass_file, &cfg.passphrase, &peb);
+	if (pe != JPKI_OK)
+		return bad("%s%s", pass_file ? "--passphrase-file " : "", peb.msg);
 	const char *pinned = getenv("JPKI_NOW");
 	if (pinned && pinned[0]) {
 		int64_t t;
@@ -495,7 +452,7 @@ int main(int argc, char **argv)
 {
 	clock_gettime(CLOCK_REALTIME, &start_real);
 	clock_gettime(CLOCK_MONOTONIC, &start_mono);
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	jpki_json_wipe_on_free();
 	bool routes_only = false;
 	int rc = configure(argc, argv, &routes_only);
 	if (rc)
@@ -567,10 +524,7 @@ int main(int argc, char **argv)
 	access_log_flush();
 	access_log_close();
 	jpki_office_free(office);
-	if (cfg.passphrase) {
-		OPENSSL_cleanse(cfg.passphrase, strlen(cfg.passphrase));
-		free(cfg.passphrase);
-	}
+	jpki_passphrase_free(cfg.passphrase);
 	fprintf(stderr, "jpkid: stopped\n");
 	return 0;
 }

@@ -43,14 +43,14 @@ jpki_err jpki_municipality_parse(const char *s, struct jpki_municipality *out,
 const char *jpki_prefecture_name(const char *code);
 
 struct jpki_ca_init_opts {
-	const char *base_url;           /* default "http://127.0.0.1:8080" */
-	int key_bits;                   /* 2048 (default), 3072 or 4096 */
-	int crl_hours;                  /* CRL nextUpdate, default 24 */
-	int ocsp_days;                  /* OCSP validity, default 4 */
+	const char *base_url; /* default "http://127.0.0.1:8080" */
+	int key_bits;	      /* 2048 (default), 3072 or 4096 */
+	int crl_hours;	      /* CRL nextUpdate, default 24 */
+	int ocsp_days;	      /* OCSP validity, default 4 */
 	const struct jpki_municipality *munis;
 	size_t n_munis;
-	const char *passphrase;         /* encrypts the key files */
-	bool insecure_no_passphrase;    /* demos and tests only */
+	const char *passphrase;	     /* encrypts the key files */
+	bool insecure_no_passphrase; /* demos and tests only */
 	int64_t now;
 	/* notBefore of the CA certificates when earlier than now (0: now), so
 	 * that certificates with a history can be issued under them
@@ -59,8 +59,7 @@ struct jpki_ca_init_opts {
 };
 
 /* Checks the options alone (before a store is created for them). */
-jpki_err jpki_ca_init_check(const struct jpki_ca_init_opts *o,
-			    struct jpki_errbuf *eb);
+jpki_err jpki_ca_init_check(const struct jpki_ca_init_opts *o, struct jpki_errbuf *eb);
 
 /* Creates the hierarchy in an empty store: five keys in keys_dir (created
  * 0700 if missing; files 0600, O_EXCL|O_NOFOLLOW, encrypted PEM) and their
@@ -79,6 +78,16 @@ jpki_err jpki_ca_open(struct jpki_store *s, const char *keys_dir,
 		      const char *passphrase, struct jpki_ca **out,
 		      struct jpki_errbuf *eb);
 void jpki_ca_close(struct jpki_ca *ca);
+
+/* The CA passphrase for jpki and jpkid: the first line of file (read with
+ * read(2) into a buffer that is wiped, never through stdio), or, when file
+ * is NULL, $JPKI_CA_PASSPHRASE. *out is malloc'd, NULL when neither is
+ * given; wipe it with jpki_passphrase_free. JPKI_ERR_INVALID for a missing
+ * file, one that is not a regular file or over 1024 bytes, or an empty
+ * first line; JPKI_ERR_IO when it cannot be read. Messages start with the
+ * path. */
+jpki_err jpki_passphrase_read(const char *file, char **out, struct jpki_errbuf *eb);
+void jpki_passphrase_free(char *p);
 
 /* PEM of one CA certificate: "root", "sign", "auth", "ocsp-sign",
  * "ocsp-auth". *pem is malloc'd, NUL-terminated; the caller frees it. */
@@ -104,7 +113,7 @@ void jpki_subject_release(struct jpki_subject *s);
 struct jpki_issued {
 	char serial[33];       /* lowercase hex */
 	char issue_number[32]; /* the CN */
-	char *pem;             /* malloc'd; jpki_issued_release() frees it */
+	char *pem;	       /* malloc'd; jpki_issued_release() frees it */
 };
 void jpki_issued_release(struct jpki_issued *i);
 
@@ -125,8 +134,8 @@ jpki_err jpki_ca_issue(struct jpki_ca *ca, enum jpki_pki_kind kind,
 jpki_err jpki_ca_issue_backdated(struct jpki_ca *ca, enum jpki_pki_kind kind,
 				 const char *pubkey_pem, size_t pubkey_len,
 				 const struct jpki_subject *subj, jpki_day expires,
-				 int64_t not_before, int64_t now, struct jpki_issued *out,
-				 struct jpki_errbuf *eb);
+				 int64_t not_before, int64_t now,
+				 struct jpki_issued *out, struct jpki_errbuf *eb);
 
 /* ---- revocation (DOMAIN §4) ---- */
 
@@ -144,7 +153,7 @@ const char *jpki_revocation_reason_name(int code);
 
 struct jpki_revoke_result {
 	char serial[66];    /* the serial, normalized: lowercase whole-byte hex */
-	bool already;       /* it was revoked before: nothing changed */
+	bool already;	    /* it was revoked before: nothing changed */
 	int64_t revoked_at; /* the (first) revocation time */
 	int reason;
 };
@@ -169,8 +178,9 @@ jpki_err jpki_ca_crl(struct jpki_ca *ca, enum jpki_pki_kind kind, const char *sh
 /* ---- OCSP (RFC 6960, RFC 5019) ---- */
 
 struct jpki_ocsp_stats {
-	bool cached;  /* answered from a pre-signed response */
-	int status;   /* OCSP response status (0 successful, 1 malformed, 6 unauthorized) */
+	bool cached; /* answered from a pre-signed response */
+	int status;  /* OCSP response status (0 successful, 1 malformed, 6 unauthorized)
+		      */
 };
 
 /* Answers a DER request with a DER response (*resp malloc'd). Malformed

@@ -321,6 +321,12 @@ jpki_err jpki_reg_demo_seed(const struct jpki_reg_ctx *ctx,
 			    const struct jpki_seed_opts *o,
 			    struct jpki_seed_report *rep, struct jpki_reg_msg *m);
 
+/* ---- process set-up ----
+ * Makes jansson wipe every block it frees: its copies of parsed request
+ * bodies and PIN files hold PINs and passwords. Process-wide; call once at
+ * start-up, before any JSON is parsed or built. */
+void jpki_json_wipe_on_free(void);
+
 /* ---- test hook ----
  * When the environment variable JPKI_FAILPOINT names a step
  * ("renew.after-keygen"), the process kills itself with SIGKILL there:

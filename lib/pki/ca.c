@@ -8,6 +8,7 @@
  * shape with O=openjpki.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -802,4 +803,64 @@ out_rollback:
 	if (own)
 		jpki_store_rollback(ca->store); /* else the caller rolls back */
 	return rc;
+}
+
+/* ---- the passphrase ---- */
+
+#define PASSPHRASE_MAX 1024
+
+jpki_err jpki_passphrase_read(const char *file, char **out, struct jpki_errbuf *eb)
+{
+	*out = NULL;
+	if (file == NULL) {
+		const char *env = getenv("JPKI_CA_PASSPHRASE");
+		if (env && env[0] && (*out = strdup(env)) == NULL)
+			return jpki_errf(eb, JPKI_ERR_NOMEM, "out of memory");
+		return JPKI_OK;
+	}
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return jpki_errf(eb, errno == ENOENT ? JPKI_ERR_INVALID : JPKI_ERR_IO,
+				 "%s: %s", file, strerror(errno));
+	struct stat st;
+	jpki_err rc = JPKI_OK;
+	char *b = NULL;
+	size_t n = 0, size = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = jpki_errf(eb, JPKI_ERR_INVALID, "%s: not a regular file", file);
+	else if ((size = (size_t)st.st_size) > PASSPHRASE_MAX)
+		rc = jpki_errf(eb, JPKI_ERR_INVALID, "%s: larger than %d bytes", file,
+			       PASSPHRASE_MAX);
+	else if ((b = malloc(size + 1)) == NULL)
+		rc = jpki_errf(eb, JPKI_ERR_NOMEM, "out of memory");
+	while (rc == JPKI_OK && n < size) {
+		ssize_t r = read(fd, b + n, size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			rc = jpki_errf(eb, JPKI_ERR_IO, "%s: read failed", file);
+		else
+			n += (size_t)r;
+	}
+	close(fd);
+	if (rc == JPKI_OK) {
+		b[n] = '\0';
+		b[strcspn(b, "\r\n")] = '\0';
+		if (b[0] == '\0')
+			rc = jpki_errf(eb, JPKI_ERR_INVALID,
+				       "%s: the first line is empty", file);
+	}
+	if (rc != JPKI_OK) {
+		if (b)
+			OPENSSL_clear_free(b, size + 1);
+		return rc;
+	}
+	*out = b;
+	return JPKI_OK;
+}
+
+void jpki_passphrase_free(char *p)
+{
+	if (p)
+		OPENSSL_clear_free(p, strlen(p) + 1);
 }
